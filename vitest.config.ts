@@ -1,0 +1,30 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: `unit` (x.test.ts beside x.ts, no real components) and `integration`
+// (test/**: a real etcd, kube-apiserver, controller manager and MinIO started once per run by
+// test/harness/global-setup.ts; a component that is missing fails the run, never skips it).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['common/src/**/*.test.ts', 'coordinator/src/**/*.test.ts', 'agent/src/**/*.test.ts', 'test/harness/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/**/*.e2e.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/harness/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          fileParallelism: true,
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
