@@ -12,3 +12,6 @@ export const isForbidden = (err: unknown): boolean => statusCode(err) === 403;
 
 /** Request options that send the body as a JSON merge patch. */
 export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** Request options that send the body as a server-side apply patch. */
+export const applyPatch = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);

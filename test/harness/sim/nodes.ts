@@ -1,7 +1,7 @@
 // Simulated nodes: Node objects with a Ready condition and a Lease in kube-node-lease kept
 // fresh, so the node lifecycle controller never marks them NotReady or evicts their pods.
 import { CoordinationV1Api, CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node';
-import { isConflict, isNotFound, mergePatch } from '../kube-errors.ts';
+import { applyPatch, isConflict, mergePatch } from '../kube-errors.ts';
 
 export interface SimNode {
   name: string;
@@ -86,17 +86,13 @@ export class NodeHeartbeats {
   }
 
   private async renewLease(n: SimNode): Promise<void> {
-    const now = new Date();
-    try {
-      const lease = await this.coordination.readNamespacedLease({ name: n.name, namespace: 'kube-node-lease' });
-      lease.spec = { ...lease.spec, holderIdentity: n.name, leaseDurationSeconds: leaseSeconds, renewTime: now };
-      await this.coordination.replaceNamespacedLease({ name: n.name, namespace: 'kube-node-lease', body: lease });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      await this.coordination.createNamespacedLease({
-        namespace: 'kube-node-lease',
-        body: { metadata: { name: n.name }, spec: { holderIdentity: n.name, leaseDurationSeconds: leaseSeconds, renewTime: now } },
-      });
-    }
+    // Lease times are MicroTime (six fractional digits); client-node would serialise a Date with
+    // three, which the API server refuses. Server-side apply with a preformatted string instead.
+    const renewTime = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+    const body = {
+      apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: n.name, namespace: 'kube-node-lease' },
+      spec: { holderIdentity: n.name, leaseDurationSeconds: leaseSeconds, renewTime },
+    };
+    await this.coordination.patchNamespacedLease({ name: n.name, namespace: 'kube-node-lease', body, fieldManager: 'cairn-sim-kubelet', force: true }, applyPatch);
   }
 }

@@ -1,0 +1,15 @@
+import { S3Client, CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, HeadBucketCommand, DeleteObjectsCommand, ListMultipartUploadsCommand, CreateMultipartUploadCommand } from '@aws-sdk/client-s3';
+const s3 = new S3Client({ endpoint: 'http://127.0.0.1:19000', region: 'us-east-1', forcePathStyle: true, maxAttempts: 1, credentials: { accessKeyId: 'devroot', secretAccessKey: 'devrootsecret123' } });
+const show = async (name: string, p: Promise<unknown>) => { try { const r = await p; console.log(name, 'OK', JSON.stringify(r).slice(0, 300)); } catch (e) { const x = e as any; console.log(name, 'ERR', x.name, x.message, x.$metadata?.httpStatusCode, x.$fault, Object.keys(x), x.Code); } };
+await show('mb', s3.send(new CreateBucketCommand({ Bucket: 'dev' })));
+await show('get404', s3.send(new GetObjectCommand({ Bucket: 'dev', Key: 'nope' })));
+await show('head404', s3.send(new HeadObjectCommand({ Bucket: 'dev', Key: 'nope' })));
+await show('put', s3.send(new PutObjectCommand({ Bucket: 'dev', Key: 'a', Body: Buffer.from('hi'), IfNoneMatch: '*' })));
+await show('put412', s3.send(new PutObjectCommand({ Bucket: 'dev', Key: 'a', Body: Buffer.from('hi'), IfNoneMatch: '*' })));
+await show('headbucket404', s3.send(new HeadBucketCommand({ Bucket: 'nobucket' })));
+await show('del', s3.send(new DeleteObjectsCommand({ Bucket: 'dev', Delete: { Objects: [{ Key: 'a' }, { Key: 'zz' }], Quiet: true } })));
+await show('cmu', s3.send(new CreateMultipartUploadCommand({ Bucket: 'dev', Key: 'p/q/obj', ChecksumAlgorithm: 'CRC32' })));
+await show('lmu-prefix', s3.send(new ListMultipartUploadsCommand({ Bucket: 'dev', Prefix: 'p/' })));
+await show('lmu-all', s3.send(new ListMultipartUploadsCommand({ Bucket: 'dev' })));
+await show('lmu-exact', s3.send(new ListMultipartUploadsCommand({ Bucket: 'dev', Prefix: 'p/q/obj' })));
+await show('getrange', s3.send(new GetObjectCommand({ Bucket: 'dev', Key: 'a', Range: 'bytes=5-9' })));
