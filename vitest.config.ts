@@ -5,11 +5,13 @@ import { defineConfig } from 'vitest/config';
 // test/harness/global-setup.ts; a component that is missing fails the run, never skips it).
 export default defineConfig({
   test: {
+    reporters: ['default', './scripts/summary-reporter.ts'],
     projects: [
       {
         test: {
           name: 'unit',
-          include: ['common/src/**/*.test.ts', 'coordinator/src/**/*.test.ts', 'agent/src/**/*.test.ts', 'test/harness/**/*.test.ts'],
+          include: ['common/**/*.test.ts', 'coordinator/**/*.test.ts', 'agent/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: ['**/node_modules/**', '**/*.e2e.test.ts'],
           environment: 'node',
         },
       },
