@@ -37,7 +37,26 @@ install_into() {
 
 build_minio() { GOBIN="$1/bin" go install "github.com/minio/minio@$MINIO_VERSION"; }
 build_mc() { GOBIN="$1/bin" go install "github.com/minio/mc@$MC_VERSION"; }
-build_kopia() { GOBIN="$1/bin" go install "github.com/kopia/kopia@$KOPIA_VERSION"; }
+# `go install kopia@version` looks up the module's deprecation through the proxy's version list,
+# which the proxy refuses for kopia (403); a helper module that requires the pinned version and
+# builds its main package makes the same binary without that lookup.
+build_kopia() {
+  local mod="$1/mod"; mkdir -p "$mod"
+  (
+    cd "$mod"
+    printf 'module cairn.local/kopia\n\ngo 1.26\n\nrequire github.com/kopia/kopia %s\n' "$KOPIA_VERSION" >go.mod
+    cat >tools.go <<'GO'
+//go:build tools
+
+// Helper module: pins the kopia binary the benchmarks compare against.
+package tools
+
+import _ "github.com/kopia/kopia"
+GO
+    go mod tidy -e
+    go build -o "$1/bin/kopia" github.com/kopia/kopia
+  )
+}
 
 # etcd's own root module uses replace lines, so `go install` of it is refused; a helper module
 # that requires the published server module and calls its entry point builds the same binary.
