@@ -13,6 +13,7 @@ export const errorCodes = {
   CAIRN_E_STORE_BAD_ENDPOINT: 'the storage endpoint is not allowed or malformed',
   // backup data
   CAIRN_E_CORRUPT: 'stored data failed its checksum or authentication',
+  CAIRN_E_WRONG_KEY: 'the encryption key is not the one the backup was written with',
   CAIRN_E_FORMAT: 'stored data is not in a format this version understands',
   CAIRN_E_HOSTILE_ARCHIVE: 'a backup entry would escape or abuse the restore target',
   CAIRN_E_LIMIT_EXCEEDED: 'a restore exceeded a cap (size, entries, depth, ratio)',

@@ -1,0 +1,87 @@
+// Reading one regular file for a backup: opened with O_NOFOLLOW, the descriptor checked to be the
+// file the walk saw (same inode and device) and to lead under the root (/proc/self/fd), its bytes
+// read through that descriptor, and compared before and after so a file that changed while it
+// was read is reported instead of silently stored torn.
+import { constants as C, type BigIntStats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { descriptorUnder, fdPath, type WalkRoot } from './walk.ts';
+
+const require = createRequire(import.meta.url);
+const xattr = require('fs-xattr') as { listAttributes(path: string): Promise<string[]>; getAttribute(path: string, name: string): Promise<Buffer> };
+
+export class VerifiedFile {
+  readonly handle: FileHandle;
+  readonly stat: BigIntStats;
+
+  private constructor(handle: FileHandle, stat: BigIntStats) {
+    this.handle = handle;
+    this.stat = stat;
+  }
+
+  /** undefined when the file is no longer the one the walk saw. */
+  static async open(abs: Buffer, seen: BigIntStats, root: WalkRoot): Promise<VerifiedFile | undefined> {
+    let fh: FileHandle;
+    try {
+      fh = await open(abs, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
+    } catch {
+      return undefined;
+    }
+    try {
+      const st = await fh.stat({ bigint: true });
+      if (!st.isFile() || st.ino !== seen.ino || st.dev !== seen.dev || st.dev !== root.dev || !(await descriptorUnder(fh.fd, root))) {
+        await fh.close();
+        return undefined;
+      }
+      return new VerifiedFile(fh, st);
+    } catch {
+      await fh.close();
+      return undefined;
+    }
+  }
+
+  /** Reads `length` bytes at `position` into `into`; short reads (file shrank) are zero-filled. */
+  async readAt(into: Buffer, position: number): Promise<number> {
+    let done = 0;
+    while (done < into.length) {
+      const { bytesRead } = await this.handle.read(into, done, into.length - done, position + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    if (done < into.length) into.fill(0, done);
+    return done;
+  }
+
+  /** True when size, mtime or ctime moved since the file was opened. */
+  async changedSinceOpen(): Promise<boolean> {
+    const now = await this.handle.stat({ bigint: true });
+    return now.size !== this.stat.size || now.mtimeNs !== this.stat.mtimeNs || now.ctimeNs !== this.stat.ctimeNs;
+  }
+
+  async xattrs(): Promise<Array<[string, Buffer]>> {
+    return readXattrs(this.handle.fd);
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+/** Extended attributes of an open file or directory, read through its descriptor. */
+export async function readXattrs(fd: number): Promise<Array<[string, Buffer]>> {
+  let names: string[];
+  try {
+    names = await xattr.listAttributes(fdPath(fd));
+  } catch {
+    return [];
+  }
+  const out: Array<[string, Buffer]> = [];
+  for (const n of names.sort()) {
+    try {
+      out.push([n, await xattr.getAttribute(fdPath(fd), n)]);
+    } catch {
+      // removed between list and get
+    }
+  }
+  return out;
+}

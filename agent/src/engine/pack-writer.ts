@@ -1,0 +1,127 @@
+// Writes frames into packs: each frame is compressed (and sealed) by the pool in parallel, then
+// appended to the current pack in submission order, so its offset is known; each pack is one
+// streaming (multipart) upload. A bounded number of frames is in flight: `submit` waits for room,
+// which is the backpressure that reaches the file reads.
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
+import type { ObjectStore } from '../../../common/src/store/object-store.ts';
+import { newPackId, packKeyOf } from '../../../common/src/format/layout.ts';
+import { packContext, packKey } from '../../../common/src/format/seal.ts';
+import { END_OF_ARCHIVE } from '../../../common/src/format/tar-header.ts';
+import { compressFrame } from '../../../common/src/format/zstd-frame.ts';
+import type { CompressPool } from './compress-pool.ts';
+
+export interface FrameRef {
+  pack: string;
+  seq: number;
+  offset: number;
+  size: number;
+}
+
+export interface PackWriterOptions {
+  store: ObjectStore;
+  lineage: string;
+  pool: CompressPool;
+  level: number;
+  key?: Buffer;
+  partSize?: number;
+  queueSize?: number;
+  maxInFlight: number;
+  signal?: AbortSignal;
+}
+
+interface OpenPack {
+  id: string;
+  key: Buffer | undefined;
+  seq: number;
+  offset: number;
+  stream: PassThrough;
+  upload: Promise<unknown>;
+}
+
+export class PackWriter {
+  private readonly o: PackWriterOptions;
+  private current: OpenPack | undefined;
+  private tail: Promise<void> = Promise.resolve();
+  private inFlight = 0;
+  private waiters: Array<() => void> = [];
+  private readonly uploads: Promise<unknown>[] = [];
+  readonly packs: string[] = [];
+  storedBytes = 0;
+
+  constructor(o: PackWriterOptions) {
+    this.o = o;
+  }
+
+  /** Waits for room, then queues the frame; `ref` resolves once it is in its pack. */
+  async submit(raw: Buffer): Promise<{ ref: Promise<FrameRef> }> {
+    while (this.inFlight >= this.o.maxInFlight) await new Promise<void>((r) => this.waiters.push(r));
+    this.o.signal?.throwIfAborted();
+    const pack = this.current ?? (await this.openPack());
+    const seq = pack.seq++;
+    this.inFlight++;
+    const compressed = this.o.pool.compress(raw, this.o.level, pack.key ? { key: pack.key, context: packContext(this.o.lineage, pack.id), seq } : undefined);
+    compressed.catch(() => {});
+    let ref!: FrameRef;
+    this.tail = this.tail.then(async () => {
+      const data = await compressed;
+      ref = { pack: pack.id, seq, offset: pack.offset, size: data.length };
+      pack.offset += data.length;
+      this.storedBytes += data.length;
+      if (!pack.stream.write(data)) {
+        // The upload may fail while we wait for room: do not wait for a drain that never comes.
+        const ended = pack.upload.then(() => { throw new Error('pack upload ended before its stream'); });
+        await Promise.race([once(pack.stream, 'drain', this.o.signal ? { signal: this.o.signal } : {}), ended]);
+      }
+    }).finally(() => {
+      this.inFlight--;
+      this.waiters.shift()?.();
+    });
+    const done = this.tail.then(() => ref);
+    done.catch(() => {});
+    return { ref: done };
+  }
+
+  /** Ends the current pack after its queued frames; the next frame starts a new pack. */
+  rotate(): void {
+    const pack = this.current;
+    if (!pack) return;
+    this.current = undefined;
+    this.tail = this.tail.then(() => {
+      // Unencrypted packs end like a tar archive, so `zstd -dc pack | tar -x` ends cleanly.
+      if (!pack.key) pack.stream.write(compressFrame(END_OF_ARCHIVE, 1));
+      pack.stream.end();
+    });
+  }
+
+  /** Ends the last pack and waits for every upload. */
+  async finish(): Promise<void> {
+    this.rotate();
+    await this.tail;
+    await Promise.all(this.uploads);
+  }
+
+  /** Stops everything after a failure or abort (uploads abort through the signal). */
+  destroy(err: Error): void {
+    this.current?.stream.destroy(err);
+    this.current = undefined;
+  }
+
+  private async openPack(): Promise<OpenPack> {
+    // At most two packs upload at once: wait for the older ones before starting another.
+    while (this.uploads.length >= 2) await this.uploads.shift();
+    const id = newPackId();
+    const stream = new PassThrough({ highWaterMark: this.o.partSize ?? 8 << 20 });
+    const upload = this.o.store.upload(packKeyOf(this.o.lineage, id), stream, {
+      ...(this.o.partSize ? { partSize: this.o.partSize } : {}),
+      ...(this.o.queueSize ? { queueSize: this.o.queueSize } : {}),
+      ...(this.o.signal ? { signal: this.o.signal } : {}),
+      contentType: 'application/octet-stream',
+    });
+    upload.catch(() => {});
+    this.uploads.push(upload);
+    this.packs.push(id);
+    this.current = { id, key: this.o.key ? packKey(this.o.key, id) : undefined, seq: 0, offset: 0, stream, upload };
+    return this.current;
+  }
+}

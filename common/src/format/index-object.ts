@@ -1,0 +1,238 @@
+// A volume's index object: NDJSON (a header line, one line per entry in path order, a trailer
+// line), compressed as independent zstd frames of about 1 MiB and, when encrypted, each frame
+// sealed (see seal.ts). The trailer's entry count and the manifest's SHA-256 of the object make
+// truncation and substitution detectable.
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { CairnError } from '../errors.ts';
+import { decodeEntry, encodeEntry, type IndexEntry } from './index-entry.ts';
+import { FORMAT_VERSION } from './layout.ts';
+import { OBJECT_MAGIC, OBJECT_SALT_BYTES, ObjectSealer, deriveKey, openFrame } from './seal.ts';
+import { compressFrame, decompressFrame, type FrameLimits } from './zstd-frame.ts';
+
+export interface IndexHeader {
+  backup: string;
+  volume: string;
+  lineage: string;
+}
+
+export interface IndexTrailer {
+  entries: number;
+  packs: string[];
+}
+
+export interface IndexWriterOptions {
+  objectKey: string;
+  header: IndexHeader;
+  /** The tenant's key; the index is sealed when present. */
+  key?: Buffer;
+  level?: number;
+  chunkBytes?: number;
+  /** Receives the object's bytes in order; awaited, so backpressure reaches the writer. */
+  out: (chunk: Buffer) => Promise<void>;
+}
+
+export interface IndexSummary {
+  sha256: string;
+  bytes: number;
+  entries: number;
+  packs: string[];
+}
+
+export class IndexWriter {
+  private readonly o: IndexWriterOptions;
+  private readonly sealer: ObjectSealer | undefined;
+  private readonly hash = createHash('sha256');
+  private readonly packs = new Set<string>();
+  private lines: string[] = [];
+  private pending = 0;
+  private bytes = 0;
+  private entries = 0;
+  private started = false;
+
+  constructor(o: IndexWriterOptions) {
+    this.o = o;
+    this.sealer = o.key ? new ObjectSealer(o.key, o.objectKey) : undefined;
+  }
+
+  async add(e: IndexEntry): Promise<void> {
+    if (!this.started) await this.start();
+    if (e.loc) this.packs.add(e.loc.pack);
+    this.entries++;
+    await this.push(encodeEntry(e));
+  }
+
+  async finish(): Promise<IndexSummary> {
+    if (!this.started) await this.start();
+    const packs = [...this.packs].sort();
+    this.lines.push(JSON.stringify({ end: true, entries: this.entries, packs }));
+    await this.flush(true);
+    return { sha256: this.hash.digest('hex'), bytes: this.bytes, entries: this.entries, packs };
+  }
+
+  private async start(): Promise<void> {
+    this.started = true;
+    if (this.sealer) await this.emit(this.sealer.header);
+    await this.push(JSON.stringify({ cairn: 'index', version: FORMAT_VERSION, ...this.o.header, encrypted: this.sealer !== undefined }));
+  }
+
+  private async push(line: string): Promise<void> {
+    this.lines.push(line);
+    this.pending += line.length + 1;
+    if (this.pending >= (this.o.chunkBytes ?? 1 << 20)) await this.flush(false);
+  }
+
+  private async flush(final: boolean): Promise<void> {
+    const text = Buffer.from(this.lines.map((l) => `${l}\n`).join(''));
+    this.lines = [];
+    this.pending = 0;
+    const frame = compressFrame(text, this.o.level ?? 3);
+    await this.emit(this.sealer ? this.sealer.seal(frame, final) : frame);
+  }
+
+  private async emit(b: Buffer): Promise<void> {
+    this.hash.update(b);
+    this.bytes += b.length;
+    await this.o.out(b);
+  }
+}
+
+export interface IndexReadOptions {
+  objectKey: string;
+  key?: Buffer;
+  /** The SHA-256 the manifest recorded; checked when the object has been read. */
+  expectSha256?: string;
+  limits: FrameLimits & { maxLineBytes: number };
+}
+
+export interface IndexReader {
+  header: IndexHeader & { encrypted: boolean };
+  entries: AsyncGenerator<IndexEntry, IndexTrailer>;
+}
+
+/** Decompressed (and opened) chunks of an index object read from a stream. */
+async function* plainChunks(stream: AsyncIterable<Buffer>, o: IndexReadOptions, hash: ReturnType<typeof createHash>): AsyncGenerator<Buffer> {
+  let buf: Buffer = Buffer.alloc(0);
+  let sealed: { key: Buffer; seq: number; done: boolean } | undefined;
+  let first = true;
+  const maxPending = o.limits.maxFrameBytes + (1 << 20);
+  for await (const chunk of stream) {
+    hash.update(chunk);
+    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    if (first && buf.length >= OBJECT_MAGIC.length + OBJECT_SALT_BYTES) {
+      first = false;
+      const isSealed = buf.subarray(0, 4).equals(OBJECT_MAGIC);
+      if (isSealed !== (o.key !== undefined)) {
+        throw new CairnError('CAIRN_E_FORMAT', `${o.objectKey}: index is ${isSealed ? '' : 'not '}encrypted, but the location's key is ${o.key ? 'set' : 'not set'}`);
+      }
+      if (isSealed) {
+        sealed = { key: deriveKey(o.key!, buf.subarray(4, 4 + OBJECT_SALT_BYTES), 'cairn/v1/object'), seq: 0, done: false };
+        buf = buf.subarray(4 + OBJECT_SALT_BYTES);
+      }
+    }
+    if (first) continue;
+    for (;;) {
+      let frame: Buffer | undefined;
+      if (sealed) {
+        if (buf.length < 4 || buf.length < 4 + buf.readUInt32BE(0)) break;
+        if (sealed.done) throw new CairnError('CAIRN_E_CORRUPT', `${o.objectKey}: data after the final frame`);
+        const opened = openFrame(sealed.key, o.objectKey, sealed.seq++, buf, o.objectKey);
+        sealed.done = opened.final;
+        frame = opened.plaintext;
+        buf = buf.subarray(opened.consumed);
+      } else {
+        const size = completeFrameSize(buf);
+        if (size === undefined) break;
+        frame = buf.subarray(0, size);
+        buf = buf.subarray(size);
+      }
+      yield decompressFrame(frame, o.limits, o.objectKey);
+    }
+    if (buf.length > maxPending) throw new CairnError('CAIRN_E_LIMIT_EXCEEDED', `${o.objectKey}: a frame larger than ${maxPending} bytes`);
+  }
+  if (first || buf.length > 0) throw new CairnError('CAIRN_E_CORRUPT', `${o.objectKey}: truncated`);
+  if (sealed && !sealed.done) throw new CairnError('CAIRN_E_CORRUPT', `${o.objectKey}: truncated (no final frame)`);
+}
+
+/** The size of the zstd frame at the start of `buf`, or undefined while it is incomplete. */
+function completeFrameSize(buf: Buffer): number | undefined {
+  // A zstd frame is self-delimiting; walk its block headers (RFC 8878 section 3.1.1).
+  if (buf.length < 6) return undefined;
+  if (buf.readUInt32LE(0) !== 0xfd2fb528) throw new CairnError('CAIRN_E_CORRUPT', 'index: not a zstd frame');
+  const fhd = buf[4]!;
+  const fcsFlag = fhd >> 6;
+  const single = (fhd >> 5) & 1;
+  const checksum = (fhd >> 2) & 1;
+  const dictIdFlag = fhd & 3;
+  let pos = 5 + (single ? 0 : 1) + [0, 1, 2, 4][dictIdFlag]! + [single ? 1 : 0, 2, 4, 8][fcsFlag]!;
+  for (;;) {
+    if (buf.length < pos + 3) return undefined;
+    const bh = buf[pos]! | (buf[pos + 1]! << 8) | (buf[pos + 2]! << 16);
+    const last = bh & 1;
+    const type = (bh >> 1) & 3;
+    const size = bh >>> 3;
+    pos += 3 + (type === 1 ? 1 : size);
+    if (last) break;
+  }
+  pos += checksum ? 4 : 0;
+  return buf.length >= pos ? pos : undefined;
+}
+
+/** Reads an index object as a stream of entries; the generator returns the trailer. */
+export async function openIndex(stream: Readable, o: IndexReadOptions): Promise<IndexReader> {
+  const hash = createHash('sha256');
+  const lines = splitLines(plainChunks(stream, o, hash), o);
+  const first = await lines.next();
+  if (first.done) throw new CairnError('CAIRN_E_CORRUPT', `${o.objectKey}: empty index`);
+  const h = parseJson(first.value, `${o.objectKey} line 1`);
+  if (h.cairn !== 'index' || h.version !== FORMAT_VERSION) throw new CairnError('CAIRN_E_FORMAT', `${o.objectKey}: not a Cairn v${FORMAT_VERSION} index`);
+  const header = { backup: String(h.backup), volume: String(h.volume), lineage: String(h.lineage), encrypted: h.encrypted === true };
+  async function* entries(): AsyncGenerator<IndexEntry, IndexTrailer> {
+    let n = 1;
+    let count = 0;
+    for (;;) {
+      const r = await lines.next();
+      n++;
+      if (r.done) throw new CairnError('CAIRN_E_CORRUPT', `${o.objectKey}: truncated (no trailer)`);
+      if (r.value.startsWith('{"end":')) {
+        const t = parseJson(r.value, `${o.objectKey} line ${n}`);
+        if (t.entries !== count || !Array.isArray(t.packs)) throw new CairnError('CAIRN_E_CORRUPT', `${o.objectKey}: trailer counts ${String(t.entries)} entries, found ${count}`);
+        if (!(await lines.next()).done) throw new CairnError('CAIRN_E_CORRUPT', `${o.objectKey}: data after the trailer`);
+        const digest = hash.digest('hex');
+        if (o.expectSha256 !== undefined && digest !== o.expectSha256) throw new CairnError('CAIRN_E_CORRUPT', `${o.objectKey}: SHA-256 does not match the manifest`);
+        return { entries: count, packs: (t.packs as unknown[]).map(String) };
+      }
+      count++;
+      yield decodeEntry(r.value, `${o.objectKey} line ${n}`);
+    }
+  }
+  return { header, entries: entries() };
+}
+
+function parseJson(line: string, where: string): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(line);
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new CairnError('CAIRN_E_FORMAT', `${where}: not a JSON object`);
+}
+
+async function* splitLines(chunks: AsyncGenerator<Buffer>, o: IndexReadOptions): AsyncGenerator<string> {
+  let rest = '';
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  for await (const c of chunks) {
+    let text: string;
+    try {
+      text = rest + decoder.decode(c, { stream: true });
+    } catch {
+      throw new CairnError('CAIRN_E_FORMAT', `${o.objectKey}: index is not UTF-8 text`);
+    }
+    const parts = text.split('\n');
+    rest = parts.pop()!;
+    if (rest.length > o.limits.maxLineBytes) throw new CairnError('CAIRN_E_LIMIT_EXCEEDED', `${o.objectKey}: a line longer than ${o.limits.maxLineBytes} bytes`);
+    for (const p of parts) yield p;
+  }
+  if (rest.length > 0) yield rest;
+}
