@@ -25,6 +25,7 @@ import { Warnings, type Warning } from './warnings.ts';
 import { ProgressReporter, type Progress } from './progress.ts';
 import { openParentIndex, type ParentCursor } from './parent-index.ts';
 import { defaultTuning, type Tuning } from './tuning.ts';
+import { writeLease } from '../../../common/src/gc/pack-lease.ts';
 
 export interface BackupOptions {
   backupName: string;
@@ -124,12 +125,16 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
   });
 
   let parent: ParentCursor | undefined;
+  let lease: string | undefined;
   let bytesRead = 0;
   let filesRead = 0;
   let filesUnchanged = 0;
   const countTotals = countTree(root, signal, progress.p).catch(() => {});
   try {
-    if (opts.parent) parent = await openParentIndex(store, checkBackupName(opts.parent), lineage, key, signal);
+    if (opts.parent) {
+      parent = await openParentIndex(store, checkBackupName(opts.parent), lineage, key, signal);
+      lease = await writeLease(store, { backup: backupName, lineage, packs: parent.packs, expiresAt: Date.now() + tuning.leaseMs }, signal);
+    }
     const hardlinks = new Map<string, Buffer>();
 
     // Index entries are written in walk order as their frames land in packs.
@@ -285,7 +290,7 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
     await framer.flush();
     await packs.finish();
     await indexTail;
-    const summary = await index.finish();
+    const summary = await index.finish(packs.packs);
     indexStream.end();
     await indexUpload;
     await parent?.close();
@@ -302,6 +307,7 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
     if (opts.writeManifest !== false) {
       result.manifest = await writeManifest(store, backupName, [volume], { key: opts.key, signal, createdAt: new Date(started), ...(opts.parent ? { parent: opts.parent } : {}) });
     }
+    if (lease) await store.deleteObject(lease, { signal });
     progress.finish();
     return result;
   } catch (err) {
@@ -309,7 +315,7 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
     internal.abort(err);
     packs.destroy(err as Error);
     indexStream.destroy(err as Error);
-    await Promise.allSettled([indexUpload, parent?.close(), countTotals]);
+    await Promise.allSettled([indexUpload, parent?.close(), countTotals, lease ? store.deleteObject(lease) : undefined]);
     if (opts.signal?.aborted) throw new CairnError('CAIRN_E_ABORTED', `backup ${backupName} was cancelled`, { cause: err });
     throw err;
   } finally {

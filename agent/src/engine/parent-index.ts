@@ -11,6 +11,8 @@ import type { IndexEntry } from '../../../common/src/format/index-entry.ts';
 import { defaultReadLimits } from './read-limits.ts';
 
 export interface ParentCursor {
+  /** Packs of the parent's volume (for the lease that protects them during this backup). */
+  packs: string[];
   /** The parent's entry for `path`, if any; calls must come in path order. */
   seek(path: Buffer): Promise<IndexEntry | undefined>;
   close(): Promise<void>;
@@ -43,6 +45,7 @@ export async function openParentIndex(store: ObjectStore, parent: string, lineag
     }
   };
   return {
+    packs: vol.packs,
     seek(path) {
       const r = chain.then(() => step(path));
       chain = r.catch(() => {});

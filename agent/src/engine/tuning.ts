@@ -22,6 +22,8 @@ export interface Tuning {
   partSize: number;
   queueSize: number;
   workers: number;
+  /** How long the lease on a parent's packs lasts (longer than any backup runs). */
+  leaseMs: number;
 }
 
 export const defaultTuning: Tuning = {
@@ -36,4 +38,5 @@ export const defaultTuning: Tuning = {
   partSize: 16 << 20,
   queueSize: 4,
   workers: Math.max(1, availableParallelism()),
+  leaseMs: 48 * 3600_000,
 };

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { CairnError } from '../errors.ts';
 import { decodeEntry, encodeEntry, type IndexEntry } from './index-entry.ts';
-import { FORMAT_VERSION } from './layout.ts';
+import { FORMAT_VERSION, checkPackId } from './layout.ts';
 import { OBJECT_MAGIC, OBJECT_SALT_BYTES, ObjectSealer, deriveKey, openFrame } from './seal.ts';
 import { compressFrame, decompressFrame, type FrameLimits } from './zstd-frame.ts';
 
@@ -62,8 +62,14 @@ export class IndexWriter {
     await this.push(encodeEntry(e));
   }
 
-  async finish(): Promise<IndexSummary> {
+  /**
+   * Writes the trailer. `written` are the packs this run wrote: they hold the tar headers of
+   * directories and links too, which the standard-tools recovery needs even when no entry's data
+   * is in them, so they are listed (and kept by garbage collection) as well.
+   */
+  async finish(written: readonly string[] = []): Promise<IndexSummary> {
     if (!this.started) await this.start();
+    for (const p of written) this.packs.add(p);
     const packs = [...this.packs].sort();
     this.lines.push(JSON.stringify({ end: true, entries: this.entries, packs }));
     await this.flush(true);
@@ -200,7 +206,14 @@ export async function openIndex(stream: Readable, o: IndexReadOptions): Promise<
         if (!(await lines.next()).done) throw new CairnError('CAIRN_E_CORRUPT', `${o.objectKey}: data after the trailer`);
         const digest = hash.digest('hex');
         if (o.expectSha256 !== undefined && digest !== o.expectSha256) throw new CairnError('CAIRN_E_CORRUPT', `${o.objectKey}: SHA-256 does not match the manifest`);
-        return { entries: count, packs: (t.packs as unknown[]).map(String) };
+        const packs = (t.packs as unknown[]).map((p) => {
+          try {
+            return checkPackId(String(p));
+          } catch {
+            throw new CairnError('CAIRN_E_FORMAT', `${o.objectKey}: trailer lists ${JSON.stringify(String(p).slice(0, 80))}, which is not a pack id`);
+          }
+        });
+        return { entries: count, packs };
       }
       count++;
       yield decodeEntry(r.value, `${o.objectKey} line ${n}`);
