@@ -1,0 +1,96 @@
+// Cairn's data engine, with encryption on (a fixed 32-byte key), each operation a child process
+// (cairn-op.ts) so its peak RSS is measured like the other tools'. Backups b1 (full), b2
+// (parent b1, unchanged) and b3 (parent b2, after the mutation); the restore is of b1.
+import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { measure } from '../measure.ts';
+import type { BackupKind, Tool, ToolContext, ToolSession } from './tool.ts';
+
+const exec = promisify(execFile);
+
+/** cairn-op.ts exits with this when the engine or the S3 store cannot be loaded. */
+export const EXIT_UNAVAILABLE = 78;
+
+/** The job cairn-op.ts runs, passed as JSON in CAIRN_BENCH_OP. */
+export interface CairnOp {
+  op: 'probe' | 'backup' | 'restore';
+  endpoint: string;
+  region: string;
+  bucket: string;
+  prefix: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** 32-byte AES-256-GCM key, hex. */
+  keyHex: string;
+  lineage: { clusterUid: string; pvcUid: string };
+  backupName: string;
+  parent?: string;
+  root?: string;
+  target?: string;
+}
+
+const child = join(import.meta.dirname, 'cairn-op.ts');
+const repoRoot = join(import.meta.dirname, '..', '..');
+const KEY_HEX = createHash('sha256').update('cairn-bench-key').digest('hex');
+
+const names: Record<BackupKind, { name: string; parent?: string }> = {
+  full: { name: 'b1' },
+  unchanged: { name: 'b2', parent: 'b1' },
+  changed: { name: 'b3', parent: 'b2' },
+};
+
+function env(op: CairnOp): NodeJS.ProcessEnv {
+  return { ...process.env, CAIRN_BENCH_OP: JSON.stringify(op) };
+}
+
+export function cairnTool(): Tool {
+  return {
+    name: 'cairn',
+    settings: 'engine defaults (compression level and parallelism as the engine chooses them), encryption on (AES-256-GCM, 32-byte key)',
+    async unavailable() {
+      const probe: CairnOp = { op: 'probe', endpoint: '', region: '', bucket: '', prefix: '', accessKeyId: '', secretAccessKey: '', keyHex: KEY_HEX, lineage: { clusterUid: '', pvcUid: '' }, backupName: '' };
+      const c = spawn(process.execPath, [child], { env: env(probe), stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      c.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+      const [code] = (await once(c, 'close')) as [number | null];
+      if (code === 0) return undefined;
+      const line = stderr.trim().split('\n').find((l) => l.startsWith('engine not available')) ?? stderr.trim().split('\n').slice(-3).join(' ');
+      return code === EXIT_UNAVAILABLE ? `engine not available yet (${line.replace(/^engine not available: /, '')})` : `probe exited with ${code}: ${line}`;
+    },
+    async version() {
+      // The last commit touching the engine or the store, and whether the tree differs from it.
+      try {
+        const paths = ['--', 'agent/src/engine', 'common/src/store'];
+        const { stdout } = await exec('git', ['-C', repoRoot, 'log', '-1', '--format=%h %cs', ...paths]);
+        const { stdout: dirty } = await exec('git', ['-C', repoRoot, 'status', '--porcelain', ...paths]);
+        return `cairn engine @ ${stdout.trim() || 'uncommitted'}${dirty.trim() ? ' (+ uncommitted changes)' : ''}`;
+      } catch {
+        return 'cairn engine (not in a git checkout)';
+      }
+    },
+    session(ctx: ToolContext): ToolSession {
+      const base = {
+        endpoint: ctx.endpoint, region: ctx.region, bucket: ctx.bucket, prefix: 'bench',
+        accessKeyId: ctx.accessKeyId, secretAccessKey: ctx.secretAccessKey, keyHex: KEY_HEX,
+        lineage: { clusterUid: 'cairn-bench-cluster', pvcUid: `cairn-bench-${ctx.bucket}` },
+      };
+      // CAIRN_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every Cairn operation there.
+      const prof = process.env.CAIRN_BENCH_CPU_PROF;
+      const nodeArgs = (logOp: string) => (prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${ctx.bucket}-${logOp}.cpuprofile`] : []);
+      const run = (logOp: string, op: CairnOp) => measure({ command: process.execPath, args: [...nodeArgs(logOp), child], env: env(op), logFile: ctx.logFile(logOp) });
+      return {
+        async init() {},
+        async backup(kind: BackupKind) {
+          const { name, parent } = names[kind];
+          return run(`backup-${kind}`, { ...base, op: 'backup', backupName: name, parent, root: ctx.datasetDir });
+        },
+        async restoreFull(target: string) {
+          return run('restore', { ...base, op: 'restore', backupName: 'b1', target });
+        },
+      };
+    },
+  };
+}
