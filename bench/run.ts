@@ -1,0 +1,70 @@
+// Benchmark entry point: `npm run bench -- engine [--quick] [--runs N] [--datasets D1,D2,D3]
+// [--tools cairn,restic,kopia] [--work-dir DIR]`. Writes bench/results/engine.json (or
+// engine-quick.json for --quick) and regenerates bench/RESULTS.md. See bench/README.md.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { datasetNames, type DatasetName } from './datasets/spec.ts';
+import { runEngineBench } from './engine.ts';
+import { renderResultsMd } from './results-md.ts';
+import { toolNames, type ToolName } from './tools/tool.ts';
+
+const usage = `usage: npm run bench -- engine [--quick] [--runs N] [--datasets D1,D2,D3] [--tools cairn,restic,kopia] [--work-dir DIR]
+  --quick      scaled-down datasets (D1 256 MiB, D2 10k files, D3 50k files), 1 run unless --runs
+  --runs N     runs per dataset; medians are reported (default 3)
+  --work-dir   datasets, MinIO data, restores and logs (default $CAIRN_BENCH_DIR or /var/tmp/cairn-bench)`;
+
+function list<T extends string>(value: string | undefined, allowed: readonly T[], what: string): T[] {
+  if (value === undefined) return [...allowed];
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const i of items) if (!allowed.includes(i as T)) throw new Error(`unknown ${what} '${i}' (allowed: ${allowed.join(', ')})`);
+  return items as T[];
+}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      quick: { type: 'boolean', default: false },
+      runs: { type: 'string' },
+      datasets: { type: 'string' },
+      tools: { type: 'string' },
+      'work-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help || positionals[0] !== 'engine' || positionals.length > 1) {
+    console.error(usage);
+    return values.help ? 0 : 2;
+  }
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major !== 24) throw new Error(`the benchmark runs on Node.js 24; this is ${process.version} (put node_modules/.bin first on PATH)`);
+  const runs = Number(values.runs ?? (values.quick ? 1 : 3));
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got '${values.runs}'`);
+  const datasets: DatasetName[] = list(values.datasets, datasetNames, 'dataset');
+  const tools: ToolName[] = list(values.tools, toolNames, 'tool');
+
+  const results = await runEngineBench({
+    quick: values.quick,
+    runs,
+    datasets,
+    tools,
+    workDir: values['work-dir'] ?? process.env.CAIRN_BENCH_DIR ?? '/var/tmp/cairn-bench',
+    command: `npm run bench -- ${argv.join(' ')}`,
+  });
+
+  const here = import.meta.dirname;
+  const resultsDir = join(here, 'results');
+  await mkdir(resultsDir, { recursive: true });
+  const fullFile = join(resultsDir, 'engine.json');
+  const quickFile = join(resultsDir, 'engine-quick.json');
+  await writeFile(values.quick ? quickFile : fullFile, `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(join(here, 'RESULTS.md'), renderResultsMd(fullFile, quickFile, 'bench/results/engine.json', 'bench/results/engine-quick.json'));
+  console.log(`[bench] wrote ${values.quick ? quickFile : fullFile} and ${join(here, 'RESULTS.md')}`);
+  if (results.errors.length) console.log(`[bench] ${results.errors.length} error(s):\n${results.errors.map((e) => `  - ${e.split('\n')[0]}`).join('\n')}`);
+  return results.errors.length ? 1 : 0;
+}
+
+process.exitCode = await main();
