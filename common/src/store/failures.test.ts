@@ -34,6 +34,7 @@ describe('classifying S3 failures', () => {
     [net('UNABLE_TO_VERIFY_LEAF_SIGNATURE'), 'CAIRN_E_STORE_BAD_ENDPOINT', false],
     [Object.assign(new Error('This operation was aborted'), { name: 'AbortError' }), 'CAIRN_E_ABORTED', false],
     [new CairnError('CAIRN_E_LIMIT_EXCEEDED', 'too big'), 'CAIRN_E_LIMIT_EXCEEDED', false],
+    [new Error('Checksum mismatch: expected "a" but received "b" in response header "x-amz-checksum-crc32".'), 'CAIRN_E_CORRUPT', true],
   ])('%s -> %s (retried: %s)', (err, code, retryable) => {
     expect(classify(err)).toMatchObject({ code, retryable });
   });

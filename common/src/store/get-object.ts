@@ -100,8 +100,9 @@ export async function getStream(s: StoreContext, key: string, range: ByteRange |
         if (signal?.aborted) throw storeError({ code: 'CAIRN_E_ABORTED', retryable: false, detail: 'aborted' }, ctx, 1);
         if (err instanceof StoreError) throw err;
         const f = classify(err);
-        // Without a Content-Length there is no range to resume to.
-        if (!lengthKnown) throw storeError(f, ctx, 1);
+        // Without a Content-Length there is no range to resume to; a checksum that failed at the
+        // end of the body means bytes already handed on were wrong: nothing to resume either.
+        if (!lengthKnown || f.code === 'CAIRN_E_CORRUPT') throw storeError({ ...f, retryable: false }, ctx, 1);
         failuresWithoutProgress++;
         if (!f.retryable || failuresWithoutProgress >= s.policy.maxAttempts) throw storeError(f, ctx, failuresWithoutProgress);
         s.logger?.warn({ operation: 'GetObject', target: `s3://${s.bucket}/${key}`, at: pos, reason: f.detail }, 'object read broke off; resuming with a ranged GET');
