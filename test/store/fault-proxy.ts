@@ -17,7 +17,9 @@ export type FaultAction =
   /** Forward, but destroy the connection after `afterBytes` bytes of the response body. */
   | { kind: 'reset-response'; afterBytes: number }
   /** Forward, but hold the response for `ms` (before its headers, or after `afterBytes` body bytes). */
-  | { kind: 'stall'; ms: number; afterBytes?: number };
+  | { kind: 'stall'; ms: number; afterBytes?: number }
+  /** Forward, but flip the bits of the response body byte at `at` (damage on the way). */
+  | { kind: 'corrupt-response'; at: number };
 
 export interface FaultRule {
   method?: string;
@@ -146,6 +148,17 @@ export class FaultProxy {
         res.writeHead(upRes.statusCode ?? 502, upRes.headers);
         if (action?.kind === 'reset-response' || (action?.kind === 'stall' && action.afterBytes !== undefined)) {
           this.pipeUntil(upRes, res, action.afterBytes ?? 0, action);
+        } else if (action?.kind === 'corrupt-response') {
+          let pos = 0;
+          upRes.on('data', (chunk: Buffer) => {
+            if (action.at >= pos && action.at < pos + chunk.length) {
+              chunk = Buffer.from(chunk);
+              chunk[action.at - pos] = chunk[action.at - pos]! ^ 0xff;
+            }
+            pos += chunk.length;
+            res.write(chunk);
+          });
+          upRes.once('end', () => res.end());
         } else {
           upRes.pipe(res);
         }

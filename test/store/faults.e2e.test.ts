@@ -100,6 +100,21 @@ describe('object store through a fault-injecting proxy', () => {
     expect(proxy.seen({ method: 'GET' })[1]!.range).toMatch(new RegExp(`-${range.end}$`));
   });
 
+  it('a body damaged on the way fails its CRC32 check and is read again', async () => {
+    const data = bytes(2 * MiB, 18);
+    await direct.putObject('idx/damaged.index', data);
+    proxy.addRule({ method: 'GET', path: /damaged\.index$/, times: 1, action: { kind: 'corrupt-response', at: 1_000_000 } });
+    expect(sha256(await store.getObject('idx/damaged.index'))).toBe(sha256(data));
+    expect(proxy.seen({ method: 'GET' }).map((r) => r.fault ?? 'none')).toEqual(['corrupt-response', 'none']);
+  });
+
+  it('a streamed body that fails its CRC32 at the end is CAIRN_E_CORRUPT, never silently wrong bytes', async () => {
+    const data = bytes(2 * MiB, 19);
+    await direct.putObject('packs/damaged.pack', data);
+    proxy.addRule({ method: 'GET', path: /damaged\.pack$/, times: 1, action: { kind: 'corrupt-response', at: 1_000_000 } });
+    expect(await caught(sha256OfStream(await store.getObjectStream('packs/damaged.pack')))).toMatchObject({ code: 'CAIRN_E_CORRUPT' });
+  });
+
   it('a response stalled longer than the per-attempt idle timeout fails that attempt, and the retry succeeds', async () => {
     await direct.putObject('idx/stall.index', Buffer.from('stalled'));
     proxy.addRule({ method: 'GET', path: /stall\.index$/, times: 1, action: { kind: 'stall', ms: 5_000 } });
