@@ -13,6 +13,7 @@ export interface MachineFacts {
   memory_gib: number;
   /** 1-minute load average when the run started: other work on the machine skews the numbers. */
   load_at_start: number;
+  load_at_end: number;
   os: string;
   kernel: string;
   node: string;
@@ -56,6 +57,7 @@ export async function machineFacts(workDir: string, loadAtStart: number): Promis
     cpu: cpus()[0]?.model ?? 'unknown',
     memory_gib: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     load_at_start: loadAtStart,
+    load_at_end: loadAverage(),
     os: await osName(),
     kernel: release(),
     node: process.version,

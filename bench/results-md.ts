@@ -65,7 +65,7 @@ function section(title: string, file: string, r: EngineResults | undefined): str
   lines.push(
     `- Command: \`${r.command}\``,
     `- Date: ${r.date}; took ${(r.duration_s / 60).toFixed(1)} min; ${r.runs} run(s) per dataset, values are medians`,
-    `- Machine: ${m.nproc} CPUs (${m.cpu}), ${m.memory_gib} GiB RAM, ${m.os}, kernel ${m.kernel}; load average ${m.load_at_start} when the run started`,
+    `- Machine: ${m.nproc} CPUs (${m.cpu}), ${m.memory_gib} GiB RAM, ${m.os}, kernel ${m.kernel}; 1-minute load average ${m.load_at_start} at the start and ${m.load_at_end} at the end of the run`,
     `- Software: Node ${m.node}, ${m.zstd}, ${m.tar}, ${m.minio}; datasets, MinIO data and restores in ${m.work_dir}`,
     `- Raw numbers, per run: \`${file}\``,
     '',

@@ -3,29 +3,15 @@
 // variable (JSON; credentials stay out of the process list). Exits with EXIT_UNAVAILABLE and a
 // line on stderr when the engine or the S3 store cannot be loaded.
 //
-// The engine (agent/src/engine) and the S3 store (common/src/store) are being written alongside
-// the benchmark; they are imported by computed URL and typed here by their intended API, so the
-// benchmark typechecks before they exist. Once both have landed these can become static imports.
+// The engine and the S3 store are typed from their modules but loaded by dynamic import, so a
+// missing or broken engine becomes a clear "engine not available" line instead of a crash.
+import type * as Engine from '../../agent/src/engine/index.ts';
+import type * as Store from '../../common/src/store/object-store.ts';
 import { Secret } from '../../common/src/secret.ts';
 import { EXIT_UNAVAILABLE, type CairnOp } from './cairn.ts';
 
-interface S3Config {
-  endpoint: string;
-  bucket: string;
-  prefix: string;
-  region: string;
-  forcePathStyle: boolean;
-  credentials: Secret<{ accessKeyId: string; secretAccessKey: string }>;
-}
-
-interface EngineModule {
-  backup(root: string, store: unknown, opts: { backupName: string; lineage: CairnOp['lineage']; parent?: string; key?: Secret<Buffer>; signal?: AbortSignal }): Promise<unknown>;
-  restore(store: unknown, backup: string, targetRoot: string, opts: { maxBytes: number; key?: Secret<Buffer>; signal?: AbortSignal }): Promise<unknown>;
-}
-
-interface StoreModule {
-  createS3Store(config: S3Config): unknown;
-}
+type EngineModule = typeof Engine;
+type StoreModule = Pick<typeof Store, 'createS3Store'>;
 
 const engineUrl = new URL('../../agent/src/engine/index.ts', import.meta.url).href;
 const storeUrl = new URL('../../common/src/store/object-store.ts', import.meta.url).href;
@@ -47,7 +33,12 @@ async function load(): Promise<{ engine: EngineModule; store: StoreModule }> {
 async function main(): Promise<void> {
   const job = JSON.parse(process.env.CAIRN_BENCH_OP ?? '{}') as CairnOp;
   const { engine, store: storeModule } = await load();
-  if (job.op === 'probe') return;
+  if (job.op === 'probe') {
+    // The zstd level the engine uses by default, for the report; best effort (an internal module).
+    const tuning = (await import(new URL('../../agent/src/engine/tuning.ts', import.meta.url).href).catch(() => ({}))) as { defaultTuning?: { level?: number } };
+    console.log(JSON.stringify({ zstdLevel: tuning.defaultTuning?.level ?? null }));
+    return;
+  }
   const store = storeModule.createS3Store({
     endpoint: job.endpoint,
     bucket: job.bucket,
@@ -62,12 +53,12 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => ac.abort());
   if (job.op === 'backup') {
     if (!job.root) throw new Error('backup needs root');
-    const result = await engine.backup(job.root, store, { backupName: job.backupName, lineage: job.lineage, parent: job.parent, key, signal: ac.signal });
-    console.log(JSON.stringify(result));
+    const r = await engine.backup(job.root, store, { backupName: job.backupName, lineage: job.lineage, parent: job.parent, key, signal: ac.signal });
+    console.log(JSON.stringify({ bytesRead: r.bytesRead, filesRead: r.filesRead, filesUnchanged: r.filesUnchanged, durationMs: r.durationMs }));
   } else {
     if (!job.target) throw new Error('restore needs target');
-    const result = await engine.restore(store, job.backupName, job.target, { maxBytes: 1e12, key, signal: ac.signal });
-    console.log(JSON.stringify(result ?? null));
+    const r = await engine.restore(store, job.backupName, job.target, { maxBytes: 1e12, key, signal: ac.signal });
+    console.log(JSON.stringify({ files: r.files, dirs: r.dirs, bytes: r.bytes, durationMs: r.durationMs }));
   }
 }
 

@@ -47,16 +47,29 @@ function env(op: CairnOp): NodeJS.ProcessEnv {
 }
 
 export function cairnTool(): Tool {
+  let zstdLevel: number | null = null;
   return {
     name: 'cairn',
-    settings: 'engine defaults (compression level and parallelism as the engine chooses them), encryption on (AES-256-GCM, 32-byte key)',
+    get settings() {
+      const level = zstdLevel === null ? 'the engine\'s default zstd level' : `zstd level ${zstdLevel} (the engine's default)`;
+      return `engine default tuning: ${level}, parallelism and part sizes; encryption on (AES-256-GCM, 32-byte key); no local cache`;
+    },
     async unavailable() {
       const probe: CairnOp = { op: 'probe', endpoint: '', region: '', bucket: '', prefix: '', accessKeyId: '', secretAccessKey: '', keyHex: KEY_HEX, lineage: { clusterUid: '', pvcUid: '' }, backupName: '' };
-      const c = spawn(process.execPath, [child], { env: env(probe), stdio: ['ignore', 'ignore', 'pipe'] });
+      const c = spawn(process.execPath, [child], { env: env(probe), stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
       let stderr = '';
+      c.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
       c.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
       const [code] = (await once(c, 'close')) as [number | null];
-      if (code === 0) return undefined;
+      if (code === 0) {
+        try {
+          zstdLevel = (JSON.parse(stdout) as { zstdLevel: number | null }).zstdLevel;
+        } catch {
+          zstdLevel = null;
+        }
+        return undefined;
+      }
       const line = stderr.trim().split('\n').find((l) => l.startsWith('engine not available')) ?? stderr.trim().split('\n').slice(-3).join(' ');
       return code === EXIT_UNAVAILABLE ? `engine not available yet (${line.replace(/^engine not available: /, '')})` : `probe exited with ${code}: ${line}`;
     },
