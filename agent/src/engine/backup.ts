@@ -147,6 +147,7 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
         await index.add(await entry);
         indexPending--;
       });
+      indexTail.catch(() => {}); // failures surface where the chain is awaited
       if (indexPending > tuning.indexPending) await indexTail;
     };
 
@@ -315,7 +316,8 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
     internal.abort(err);
     packs.destroy(err as Error);
     indexStream.destroy(err as Error);
-    await Promise.allSettled([indexUpload, parent?.close(), countTotals, lease ? store.deleteObject(lease) : undefined]);
+    // Wait for every upload to finish aborting, so no multipart upload outlives the backup.
+    await Promise.allSettled([indexUpload, packs.settled(), parent?.close(), countTotals, lease ? store.deleteObject(lease) : undefined]);
     if (opts.signal?.aborted) throw new CairnError('CAIRN_E_ABORTED', `backup ${backupName} was cancelled`, { cause: err });
     throw err;
   } finally {

@@ -88,7 +88,8 @@ export class FramePipeline {
 
   /** Producer: queues a frame, waiting while `depth` frames are already queued. */
   async push(desc: FrameDesc): Promise<void> {
-    while (this.queue.length >= this.depth) await new Promise<void>((r) => this.waiters.push(r));
+    while (this.queue.length >= this.depth && !this.closed) await new Promise<void>((r) => this.waiters.push(r));
+    if (this.closed) throw this.failure ?? new CairnError('CAIRN_E_INTERNAL', 'frame pipeline closed');
     const data = fetchFrame(this.c, desc);
     data.catch(() => {});
     this.queue.push({ desc, data });
@@ -100,6 +101,7 @@ export class FramePipeline {
     this.closed = true;
     if (err !== undefined) this.failure = err instanceof Error ? err : new Error('frame fetch failed', { cause: err });
     for (const w of this.consumerWaiters.splice(0)) w();
+    for (const w of this.waiters.splice(0)) w();
   }
 
   /** Consumer: the next frame; it must be `expect` (the producer walks the same entries). */

@@ -46,6 +46,7 @@ export class PackWriter {
   private inFlight = 0;
   private waiters: Array<() => void> = [];
   private readonly uploads: Promise<unknown>[] = [];
+  private readonly allUploads: Promise<unknown>[] = [];
   readonly packs: string[] = [];
   storedBytes = 0;
 
@@ -77,6 +78,8 @@ export class PackWriter {
       this.inFlight--;
       this.waiters.shift()?.();
     });
+    // Failures surface through `ref` and `finish()`; the chain itself must not go unhandled.
+    this.tail.catch(() => {});
     const done = this.tail.then(() => ref);
     done.catch(() => {});
     return { ref: done };
@@ -92,6 +95,7 @@ export class PackWriter {
       if (!pack.key) pack.stream.write(compressFrame(END_OF_ARCHIVE, 1));
       pack.stream.end();
     });
+    this.tail.catch(() => {});
   }
 
   /** Ends the last pack and waits for every upload. */
@@ -99,6 +103,11 @@ export class PackWriter {
     this.rotate();
     await this.tail;
     await Promise.all(this.uploads);
+  }
+
+  /** Resolves when every upload has ended, whether it succeeded or was aborted. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([this.tail, ...this.allUploads]);
   }
 
   /** Stops everything after a failure or abort (uploads abort through the signal). */
@@ -120,6 +129,7 @@ export class PackWriter {
     });
     upload.catch(() => {});
     this.uploads.push(upload);
+    this.allUploads.push(upload);
     this.packs.push(id);
     this.current = { id, key: this.o.key ? packKey(this.o.key, id) : undefined, seq: 0, offset: 0, stream, upload };
     return this.current;

@@ -89,6 +89,7 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
   let queueError: Error | undefined;
   let wakeConsumer: (() => void) | undefined;
   let wakeProducer: (() => void) | undefined;
+  let stopped = false;
   const producer = (async () => {
     let last: string | undefined;
     try {
@@ -97,7 +98,8 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
         if (r.done) break;
         const e = r.value;
         if (!selectedBy(subset, e.path)) continue;
-        while (queue.length >= 10_000) await new Promise<void>((w) => (wakeProducer = w));
+        while (queue.length >= 10_000 && !stopped) await new Promise<void>((w) => (wakeProducer = w));
+        if (stopped) break;
         queue.push({ e });
         wakeConsumer?.();
         if (e.type === 'file' && e.size > 0 && e.loc) {
@@ -190,6 +192,8 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
     return { manifest, volume, ...counts, setidStripped: guard.setidStripped, warnings, durationMs: Date.now() - started };
   } catch (err) {
     progress.stop();
+    stopped = true;
+    wakeProducer?.();
     stream.destroy();
     pipeline.close(err);
     await producer;
