@@ -144,6 +144,14 @@ describe('object store through a fault-injecting proxy', () => {
     expect(await caught(store.putObject('other/manifest.json', Buffer.from('{"mine":1}'), { ifNoneMatch: true }))).toMatchObject({ code: 'CAIRN_E_STORE_EXISTS' });
   });
 
+  it('a CompleteMultipartUpload whose success was lost is recognised on retry (NoSuchUpload, then the object is there)', async () => {
+    proxy.addRule({ method: 'POST', query: /uploadId=/, times: 1, action: { kind: 'stall', ms: 5_000 } });
+    const data = bytes(11 * MiB, 20);
+    expect(await store.upload('packs/lost-complete.pack', streamOf(data), { partSize: 5 * MiB })).toMatchObject({ size: 11 * MiB, parts: 3 });
+    expect(proxy.seen({ method: 'POST', query: /uploadId=/ }).map((r) => r.status)).toEqual([200, 404]);
+    expect(await sha256OfStream(await direct.getObjectStream('packs/lost-complete.pack'))).toEqual({ sha256: sha256(data), bytes: 11 * MiB });
+  });
+
   it('a 503 that never ends gives CAIRN_E_STORE_UNAVAILABLE after exactly maxAttempts requests, without the body text', async () => {
     proxy.addRule({ method: 'PUT', action: { kind: 'error', status: 503, code: 'SlowDown', message: 'BODY-CANARY-7d1e' } });
     const err = await caught(store.putObject('packs/never.pack', Buffer.from('x')));
