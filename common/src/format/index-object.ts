@@ -147,7 +147,7 @@ async function* plainChunks(stream: AsyncIterable<Buffer>, o: IndexReadOptions, 
         frame = opened.plaintext;
         buf = buf.subarray(opened.consumed);
       } else {
-        const size = completeFrameSize(buf);
+        const size = completeFrameSize(buf, o.objectKey);
         if (size === undefined) break;
         frame = buf.subarray(0, size);
         buf = buf.subarray(size);
@@ -161,10 +161,10 @@ async function* plainChunks(stream: AsyncIterable<Buffer>, o: IndexReadOptions, 
 }
 
 /** The size of the zstd frame at the start of `buf`, or undefined while it is incomplete. */
-function completeFrameSize(buf: Buffer): number | undefined {
+function completeFrameSize(buf: Buffer, where: string): number | undefined {
   // A zstd frame is self-delimiting; walk its block headers (RFC 8878 section 3.1.1).
   if (buf.length < 6) return undefined;
-  if (buf.readUInt32LE(0) !== 0xfd2fb528) throw new CairnError('CAIRN_E_CORRUPT', 'index: not a zstd frame');
+  if (buf.readUInt32LE(0) !== 0xfd2fb528) throw new CairnError('CAIRN_E_CORRUPT', `${where}: not a zstd frame`);
   const fhd = buf[4]!;
   const fcsFlag = fhd >> 6;
   const single = (fhd >> 5) & 1;
