@@ -22,7 +22,7 @@ import type {
 } from './object-store.ts';
 
 /** Chosen by measurement: see "Part size and queue depth" in docs/storage.md. */
-export const defaultPartSize = 16 * 1024 * 1024;
+export const defaultPartSize = 8 * 1024 * 1024;
 export const defaultQueueSize = 4;
 export const defaultTimeouts = { connectMs: 10_000, idleMs: 30_000 };
 const deleteBatch = 1000;
