@@ -23,6 +23,7 @@ export const errorCodes = {
   CAIRN_E_SANDBOX: 'the job sandbox failed',
   CAIRN_E_BUSY: 'the node has no free job slot',
   CAIRN_E_AUTH: 'the peer is not the identity it must be',
+  CAIRN_E_AGENT_UNAVAILABLE: 'the node agent could not be reached or its stream broke',
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -1,7 +1,7 @@
 // The local cluster: real etcd, kube-apiserver (RBAC on), kube-controller-manager and MinIO,
 // simulated nodes with a simulated kubelet and CSI provisioner, Cairn's manifests applied,
 // tenant namespaces with their users, and a MinIO bucket and user per tenant.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -13,7 +13,9 @@ import { startEtcd } from './etcd.ts';
 import { startApiServer, type TokenUser } from './apiserver.ts';
 import { startControllerManager } from './controller-manager.ts';
 import { createTenantStorage, startMinio, type S3User } from './minio.ts';
-import { createCa, issueCert, serviceAccountKey } from './pki.ts';
+import { agentPki, createCa, issueCert, serviceAccountKey, type AgentPki } from './pki.ts';
+import { startAgent, type AgentEndpoint } from './agents.ts';
+import { COORDINATOR_IDENTITY, agentIdentity } from '../../common/src/agent-identity.ts';
 import { loadKubeconfig, writeKubeconfig } from './kubeconfig.ts';
 import { isConflict } from './kube-errors.ts';
 import { waitFor } from './wait.ts';
@@ -52,6 +54,9 @@ export interface ClusterInfo {
   storageClass: string;
   csiDriver: string;
   adminNamespace: string;
+  /** The node agents (real processes) and the certificates of the agent channel. */
+  agents: AgentEndpoint[];
+  agentPki: AgentPki;
   pids: Record<string, number>;
 }
 
@@ -106,6 +111,11 @@ export class Cluster {
 /** Fails with one message naming every component that is not built. */
 function requireBinaries(): void {
   const missing: string[] = [];
+  try {
+    execFileSync('bwrap', ['--version'], { stdio: 'ignore' });
+  } catch {
+    missing.push("bubblewrap (bwrap) is not installed; the agent runs every job in it ('npm run setup:system' installs it)");
+  }
   for (const [c, b] of [['etcd', 'etcd'], ['kubernetes', 'kube-apiserver'], ['kubernetes', 'kube-controller-manager'], ['kubernetes', 'kubectl'], ['minio', 'minio'], ['mc', 'mc']] as const) {
     try {
       binary(c, b);
@@ -187,6 +197,16 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     await provisioner.installStorageClass();
     provisioner.start();
 
+    log('node agents');
+    const pkiAgents = await agentPki(ca, pki, nodes, { coordinator: COORDINATOR_IDENTITY, agent: agentIdentity });
+    const minioHostPort = new URL(minio.endpoint).host;
+    const agents: AgentEndpoint[] = [];
+    for (const node of nodes) {
+      const a = await startAgent({ runDir, node, pki: pkiAgents, allowEndpoints: [minioHostPort] });
+      processes.push(a.process);
+      agents.push(a.endpoint);
+    }
+
     log('tenants');
     await createNamespaces(kc, [adminNamespace, ...tenants]);
     await bindTenantUsers(kc, Object.values(users));
@@ -198,7 +218,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const info: ClusterInfo = {
       runDir, apiServerUrl: api.url, caFile: ca.cert, adminKubeconfig, users,
       minio: { endpoint: minio.endpoint, root: minio.root, mcConfigDir: minio.mcConfigDir, tenants: tenantStorage },
-      nodes, volumesDir, storageClass: localStorageClass, csiDriver: localDriver, adminNamespace,
+      nodes, volumesDir, storageClass: localStorageClass, csiDriver: localDriver, adminNamespace, agents, agentPki: pkiAgents,
       pids: Object.fromEntries(processes.map((p) => [p.name, p.pid ?? -1])),
     };
     await writeFile(join(runDir, 'cluster-info.json'), JSON.stringify(info, null, 2));

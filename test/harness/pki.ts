@@ -2,6 +2,7 @@
 // one CA, serving certs with SANs, client certs whose O becomes a Kubernetes group.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -48,7 +49,7 @@ export async function issueCert(ca: KeyPair, dir: string, fileBase: string, req:
   ].join('\n');
   const extFile = join(dir, `${fileBase}.ext`);
   await writeFile(extFile, `${ext}\n`);
-  await run('openssl', ['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', pair.cert, '-days', '825', '-extfile', extFile]);
+  await run('openssl', ['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-set_serial', `0x${randomBytes(16).toString('hex')}`, '-out', pair.cert, '-days', '825', '-extfile', extFile]);
   return pair;
 }
 
@@ -59,4 +60,23 @@ export async function serviceAccountKey(dir: string): Promise<{ privateKey: stri
   await ecKey(privateKey);
   await run('openssl', ['pkey', '-in', privateKey, '-pubout', '-out', publicKey]);
   return { privateKey, publicKey };
+}
+
+export interface AgentPki {
+  ca: string;
+  coordinator: KeyPair;
+  agents: Record<string, KeyPair>;
+}
+
+/**
+ * Certificates of the agent channel, signed by the cluster CA: the coordinator's client
+ * certificate and one serving certificate per node agent (see common/src/agent-identity.ts).
+ */
+export async function agentPki(ca: KeyPair, dir: string, nodes: Array<{ name: string; ip: string }>, ids: { coordinator: string; agent: (node: string) => string }): Promise<AgentPki> {
+  const coordinator = await issueCert(ca, dir, 'coordinator', { commonName: ids.coordinator, dnsNames: [ids.coordinator], usage: 'client' });
+  const agents: Record<string, KeyPair> = {};
+  for (const n of nodes) {
+    agents[n.name] = await issueCert(ca, dir, `agent-${n.name}`, { commonName: ids.agent(n.name), dnsNames: [ids.agent(n.name)], ipAddresses: [n.ip], usage: 'server' });
+  }
+  return { ca: ca.cert, coordinator, agents };
 }

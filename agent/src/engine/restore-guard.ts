@@ -40,16 +40,23 @@ function checkRelativePath(path: Buffer, what: string, owner: Buffer): void {
   }
 }
 
-/** True when a symlink target, resolved from the link's directory, stays inside the root. */
+/**
+ * True when a symlink target, resolved from the link's directory, stays inside the root. Only
+ * leading ".." components are allowed: after a normal component, ".." would climb out of
+ * whatever that component is, and it may itself be a symlink (a/up -> .., a/esc -> up/../..).
+ * With leading ".." only, every link lands in a real ancestor and then descends, so chains of
+ * links stay inside too.
+ */
 export function symlinkStaysInside(linkPath: Buffer, target: Buffer): boolean {
   if (target.length === 0 || target[0] === 0x2f) return false;
   let depth = pathDepth(parentPath(linkPath));
+  let descended = false;
   for (const c of splitPath(target)) {
     if (c.length === 0 || (c.length === 1 && c[0] === 0x2e)) continue;
     if (c.length === 2 && c[0] === 0x2e && c[1] === 0x2e) {
-      if (--depth < 0) return false;
+      if (descended || --depth < 0) return false;
     } else {
-      depth++;
+      descended = true;
     }
   }
   return true;
@@ -73,7 +80,7 @@ export class RestoreGuard {
   /** Validates an entry in index order; returns the mode to apply (setid bits stripped). */
   check(e: IndexEntry): number {
     const p = e.path;
-    if (++this.entries > this.limits.maxEntries) throw new CairnError('CAIRN_E_LIMIT_EXCEEDED', `more than ${this.limits.maxEntries} entries`);
+    if (++this.entries > this.limits.maxEntries) throw new CairnError('CAIRN_E_LIMIT_EXCEEDED', `more than ${this.limits.maxEntries} entries (at ${shown(p)})`);
     if (this.previous === undefined) {
       if (p.length !== 0 || e.type !== 'dir') hostile(p, 'the first entry must be the root directory');
       this.previous = p;

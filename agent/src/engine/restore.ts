@@ -21,8 +21,8 @@ import { ProgressReporter, type Progress } from './progress.ts';
 export interface RestoreOptions {
   /** Which volume of the backup (default: its only volume). */
   volumeId?: string;
-  /** Restore only these relative paths (and what is below them). */
-  paths?: string[];
+  /** Restore only these relative paths (and what is below them); raw bytes or UTF-8 text. */
+  paths?: Array<string | Buffer>;
   /** Cap on the sum of file sizes: the target volume's capacity. */
   maxBytes: number;
   maxEntries?: number;
@@ -74,7 +74,7 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
   const st = await lstat(targetPath, { bigint: true }).catch(() => undefined);
   if (!st?.isDirectory()) throw new CairnError('CAIRN_E_INVALID_ARGUMENT', `restore target ${targetPath} is not a directory`);
   const target = new RestoreTarget({ abs: Buffer.from(targetPath), real: await realpath(targetPath), dev: st.dev }, warnings);
-  const subset = opts.paths?.map((p) => Buffer.from(p.replace(/^\/+|\/+$/g, '')));
+  const subset = opts.paths?.map((p) => (typeof p === 'string' ? Buffer.from(p.replace(/^\/+|\/+$/g, '')) : p));
 
   const stream = await store.getObjectStream(volume.index, { signal });
   const reader = await openIndex(stream, { objectKey: volume.index, expectSha256: volume.indexSha256, limits: defaultReadLimits, ...(key ? { key } : {}) });
@@ -141,7 +141,12 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
       }
       const { e } = queue.shift()!;
       wakeProducer?.();
+      const stripped = guard.setidStripped;
       const mode = guard.check(e);
+      if (guard.setidStripped > stripped) warnings.add('CAIRN_W_SETID_STRIPPED', e.path, 'setuid/setgid bits are never restored');
+      if (target.root.abs.length + 1 + e.path.length > 4095) {
+        throw new CairnError('CAIRN_E_LIMIT_EXCEEDED', `entry ${shown(e.path)}: its path in the target would exceed PATH_MAX (4095 bytes)`);
+      }
       while (dirStack.length > 0 && !isWithin(e.path, dirStack[dirStack.length - 1]!.e.path)) {
         const d = dirStack.pop()!;
         await target.finishDir(d.e, d.mode);
@@ -187,7 +192,6 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
       await target.finishDir(d.e, d.mode);
     }
     await producer;
-    for (let i = 0; i < guard.setidStripped; i++) warnings.add('CAIRN_W_SETID_STRIPPED', Buffer.alloc(0), 'setuid/setgid bits are never restored');
     progress.finish();
     return { manifest, volume, ...counts, setidStripped: guard.setidStripped, warnings, durationMs: Date.now() - started };
   } catch (err) {

@@ -201,7 +201,14 @@ export interface BackupJob {
     | string
     | undefined;
   /** Tuning. */
-  options?: BackupOptions | undefined;
+  options?:
+    | BackupOptions
+    | undefined;
+  /**
+   * The volume's id inside the backup (a DNS-1123 subdomain, e.g. the PVC name); its index is
+   * volumes/<volume_id>.index.zst. The coordinator writes the manifest from every volume's result.
+   */
+  volumeId: string;
 }
 
 /** RestoreJob asks the agent to restore one backed-up volume into a target volume. */
@@ -316,6 +323,11 @@ export interface Result {
    * written. Restore: the source_volume_id restored.
    */
   volumeId: string;
+  /**
+   * Backup only: the volume's manifest record (JSON of VolumeRecord in common/src/format/manifest.ts:
+   * index key and SHA-256, counts, packs), for the coordinator to write into the manifest.
+   */
+  volumeRecordJson: string;
 }
 
 /** NodeStatusRequest asks for the agent's status. */
@@ -1121,6 +1133,7 @@ function createBaseBackupJob(): BackupJob {
     lineage: undefined,
     parentBackup: undefined,
     options: undefined,
+    volumeId: "",
   };
 }
 
@@ -1146,6 +1159,9 @@ export const BackupJob: MessageFns<BackupJob> = {
     }
     if (message.options !== undefined) {
       BackupOptions.encode(message.options, writer.uint32(58).fork()).join();
+    }
+    if (message.volumeId !== "") {
+      writer.uint32(66).string(message.volumeId);
     }
     return writer;
   },
@@ -1219,6 +1235,14 @@ export const BackupJob: MessageFns<BackupJob> = {
             message.options = BackupOptions.decode(reader, reader.uint32());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.volumeId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1253,6 +1277,7 @@ export const BackupJob: MessageFns<BackupJob> = {
     message.options = (object.options !== undefined && object.options !== null)
       ? BackupOptions.fromPartial(object.options)
       : undefined;
+    message.volumeId = object.volumeId ?? "";
     return message;
   },
 };
@@ -1773,6 +1798,7 @@ function createBaseResult(): Result {
     warnings: 0,
     durationMs: 0,
     volumeId: "",
+    volumeRecordJson: "",
   };
 }
 
@@ -1804,6 +1830,9 @@ export const Result: MessageFns<Result> = {
     }
     if (message.volumeId !== "") {
       writer.uint32(74).string(message.volumeId);
+    }
+    if (message.volumeRecordJson !== "") {
+      writer.uint32(82).string(message.volumeRecordJson);
     }
     return writer;
   },
@@ -1893,6 +1922,14 @@ export const Result: MessageFns<Result> = {
             message.volumeId = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.volumeRecordJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1919,6 +1956,7 @@ export const Result: MessageFns<Result> = {
     message.warnings = object.warnings ?? 0;
     message.durationMs = object.durationMs ?? 0;
     message.volumeId = object.volumeId ?? "";
+    message.volumeRecordJson = object.volumeRecordJson ?? "";
     return message;
   },
 };

@@ -1,0 +1,65 @@
+// The agent's configuration, parsed once from flags (each also settable by environment).
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { CairnError } from '../../common/src/errors.ts';
+import { defaultPluginDirs } from './jobs/validate-job.ts';
+
+export interface AgentConfig {
+  nodeName: string;
+  /** host:port to listen on (the node's pod IP in a cluster). */
+  listen: string;
+  kubeletRoot: string;
+  tls: { ca: string; cert: string; key: string };
+  maxJobs: number;
+  pluginDirs: string[];
+  /** "ip:port" storage endpoints allowed although private or local (admin allow-list). */
+  allowEndpoints: string[];
+  /** Refused CIDRs besides the built-in ones: the cluster's pod and service ranges. */
+  refuseCidrs: string[];
+  appRoot: string;
+  bwrap: string;
+  logLevel: string;
+}
+
+const usage = `cairn-agent --node-name NAME --listen HOST:PORT --tls-ca FILE --tls-cert FILE --tls-key FILE
+  [--kubelet-root /var/lib/kubelet] [--max-jobs 2] [--plugin-dir kubernetes.io~csi ...]
+  [--allow-endpoint IP:PORT ...] [--refuse-cidr CIDR ...] [--bwrap bwrap] [--log-level info]`;
+
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig {
+  const { values } = parseArgs({
+    args: argv, strict: true,
+    options: {
+      'node-name': { type: 'string', default: env.CAIRN_NODE_NAME },
+      listen: { type: 'string', default: env.CAIRN_LISTEN },
+      'kubelet-root': { type: 'string', default: env.CAIRN_KUBELET_ROOT ?? '/var/lib/kubelet' },
+      'tls-ca': { type: 'string', default: env.CAIRN_TLS_CA },
+      'tls-cert': { type: 'string', default: env.CAIRN_TLS_CERT },
+      'tls-key': { type: 'string', default: env.CAIRN_TLS_KEY },
+      'max-jobs': { type: 'string', default: env.CAIRN_MAX_JOBS ?? '2' },
+      'plugin-dir': { type: 'string', multiple: true },
+      'allow-endpoint': { type: 'string', multiple: true },
+      'refuse-cidr': { type: 'string', multiple: true },
+      bwrap: { type: 'string', default: env.CAIRN_BWRAP ?? 'bwrap' },
+      'log-level': { type: 'string', default: env.CAIRN_LOG_LEVEL ?? 'info' },
+    },
+  });
+  const need = (k: string, v: string | undefined): string => {
+    if (!v) throw new CairnError('CAIRN_E_INVALID_ARGUMENT', `--${k} is required\n${usage}`);
+    return v;
+  };
+  const maxJobs = Number(values['max-jobs']);
+  if (!Number.isInteger(maxJobs) || maxJobs < 1 || maxJobs > 64) throw new CairnError('CAIRN_E_INVALID_ARGUMENT', '--max-jobs must be an integer from 1 to 64');
+  return {
+    nodeName: need('node-name', values['node-name']),
+    listen: need('listen', values.listen),
+    kubeletRoot: values['kubelet-root'],
+    tls: { ca: need('tls-ca', values['tls-ca']), cert: need('tls-cert', values['tls-cert']), key: need('tls-key', values['tls-key']) },
+    maxJobs,
+    pluginDirs: values['plugin-dir'] ?? [...defaultPluginDirs],
+    allowEndpoints: values['allow-endpoint'] ?? (env.CAIRN_ALLOW_ENDPOINTS?.split(',').filter(Boolean) ?? []),
+    refuseCidrs: values['refuse-cidr'] ?? (env.CAIRN_REFUSE_CIDRS?.split(',').filter(Boolean) ?? []),
+    appRoot: join(import.meta.dirname, '..', '..'),
+    bwrap: values.bwrap,
+    logLevel: values['log-level'],
+  };
+}

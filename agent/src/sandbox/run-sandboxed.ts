@@ -1,0 +1,112 @@
+// Runs one job in a child process that can see only its volume: bubblewrap gives it new mount,
+// PID and IPC namespaces, a root made of read-only binds (system libraries, the agent's code),
+// the volume at /volume (read-only for a backup), its own read-only /proc, no /sys, only the
+// capabilities the job needs, and no_new_privs. The job (with its credentials) goes in over a
+// pipe; events come back on fd 3. The parent outlives a crashing or killed child and reports it.
+import { spawn } from 'node:child_process';
+import { lstatSync, readlinkSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { dirname, relative, isAbsolute } from 'node:path';
+import { CairnError } from '../../../common/src/errors.ts';
+import type { SandboxEvent } from '../jobs/sandbox-job.ts';
+
+export interface SandboxOptions {
+  /** Folder holding the agent's code and node_modules; bound read-only at /app. */
+  appRoot: string;
+  /** Script to run, relative to appRoot. */
+  entry: string;
+  volumePath: string;
+  writable: boolean;
+  /** Capabilities kept, e.g. CAP_DAC_READ_SEARCH. */
+  caps: readonly string[];
+  bwrap?: string;
+  signal: AbortSignal;
+  onEvent: (e: SandboxEvent) => void;
+  onLog?: (line: string) => void;
+}
+
+export interface SandboxOutcome {
+  result: Extract<SandboxEvent, { t: 'result' }>;
+  /** From spawn to the child's first event or exit: what the sandbox costs per job. */
+  startMs: number;
+}
+
+export const backupCaps = ['CAP_DAC_READ_SEARCH'] as const;
+export const restoreCaps = ['CAP_CHOWN', 'CAP_FOWNER', 'CAP_DAC_OVERRIDE'] as const;
+
+/** Binds for the system: /usr read-only, and the merged-/usr symlinks (or dirs) beside it. */
+function systemBinds(): string[] {
+  const args = ['--ro-bind', '/usr', '/usr'];
+  // The S3 client asks for the user's name (os.userInfo); passwd and group hold no secrets.
+  for (const f of ['/etc/passwd', '/etc/group']) args.push('--ro-bind-try', f, f);
+  for (const d of ['/lib', '/lib64', '/bin', '/sbin']) {
+    try {
+      const st = lstatSync(d);
+      if (st.isSymbolicLink()) args.push('--symlink', readlinkSync(d), d);
+      else if (st.isDirectory()) args.push('--ro-bind', d, d);
+    } catch {
+      // absent on this system
+    }
+  }
+  return args;
+}
+
+export function sandboxArgs(o: SandboxOptions): { command: string; args: string[] } {
+  const node = process.execPath;
+  const nodeInApp = !relative(o.appRoot, node).startsWith('..') && !isAbsolute(relative(o.appRoot, node));
+  const nodeInside = nodeInApp ? `/app/${relative(o.appRoot, node)}` : node;
+  const args = [
+    '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--die-with-parent', '--new-session',
+    ...systemBinds(),
+    '--ro-bind', o.appRoot, '/app',
+    ...(nodeInApp || node.startsWith('/usr/') ? [] : ['--ro-bind', dirname(node), dirname(node)]),
+    o.writable ? '--bind' : '--ro-bind', o.volumePath, '/volume',
+    '--proc', '/proc', '--remount-ro', '/proc',
+    '--dev', '/dev', '--tmpfs', '/tmp',
+    '--cap-drop', 'ALL', ...o.caps.flatMap((c) => ['--cap-add', c]),
+    '--chdir', '/',
+    '--', nodeInside, `/app/${o.entry}`,
+  ];
+  return { command: o.bwrap ?? 'bwrap', args };
+}
+
+export async function runSandboxed(job: unknown, o: SandboxOptions): Promise<SandboxOutcome> {
+  o.signal.throwIfAborted();
+  const { command, args } = sandboxArgs(o);
+  const started = Date.now();
+  let startMs: number | undefined;
+  const child = spawn(command, args, {
+    stdio: ['pipe', 'ignore', 'pipe', 'pipe'],
+    env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' },
+    detached: false,
+  });
+  const kill = () => child.kill('SIGKILL');
+  o.signal.addEventListener('abort', kill, { once: true });
+  let result: SandboxOutcome['result'] | undefined;
+  const events = createInterface({ input: child.stdio[3] as NodeJS.ReadableStream });
+  events.on('line', (line) => {
+    startMs ??= Date.now() - started;
+    let e: SandboxEvent;
+    try {
+      e = JSON.parse(line) as SandboxEvent;
+    } catch {
+      return;
+    }
+    if (e.t === 'result') result = e;
+    else o.onEvent(e);
+  });
+  const logs = createInterface({ input: child.stderr! });
+  logs.on('line', (l) => o.onLog?.(l));
+  child.stdin!.on('error', () => {}); // a child that dies early closes the pipe
+  child.stdin!.end(JSON.stringify(job));
+  const [code, sig] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
+    child.once('error', (err) => { o.onLog?.(`spawn failed: ${err.message}`); resolve([-1, null]); });
+    child.once('close', (c, s) => resolve([c, s]));
+  });
+  o.signal.removeEventListener('abort', kill);
+  if (o.signal.aborted) throw new CairnError('CAIRN_E_ABORTED', 'the job was cancelled');
+  if (!result) {
+    throw new CairnError('CAIRN_E_SANDBOX', `the job's process ended without a result (${sig ? `signal ${sig}` : `exit code ${code}`})`);
+  }
+  return { result, startMs: startMs ?? Date.now() - started };
+}
