@@ -1,0 +1,110 @@
+// The job sandbox, probed from inside: one volume visible, read-only everything else, its own
+// read-only /proc, no /sys, only the job's capabilities, no_new_privs; a crashing child is
+// reported and the parent goes on. Also measures what the sandbox costs per job.
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { backupCaps, restoreCaps, runSandboxed } from '../../agent/src/sandbox/run-sandboxed.ts';
+import { repoRoot } from '../harness/agents.ts';
+
+const entry = 'test/agent/fixtures/probe.ts';
+
+interface Report {
+  root: string[]; volume: string[]; others: boolean[]; capEff: string; noNewPrivs: string; pid: number; pids: number;
+  procOptions: string; sys: boolean; writeApp: string; writeVolume: string; writeEtc: string; env: string[]; argv: string[];
+}
+
+async function volumes(): Promise<{ mine: string; other: string }> {
+  const base = await mkdtemp(join(tmpdir(), 'cairn-sandbox-'));
+  const mine = join(base, 'mine');
+  const other = join(base, 'other-tenant');
+  await mkdir(mine);
+  await mkdir(other);
+  await writeFile(join(mine, 'data.txt'), 'mine');
+  await writeFile(join(other, 'secret.txt'), 'not yours');
+  return { mine, other };
+}
+
+async function probe(volumePath: string, writable: boolean, otherPaths: string[]): Promise<Report> {
+  const out = await runSandboxed({ mode: 'report', otherPaths }, {
+    appRoot: repoRoot, entry, volumePath, writable, caps: writable ? restoreCaps : backupCaps, signal: new AbortController().signal, onEvent: () => {},
+  });
+  if (out.result.ok) throw new Error('probe did not report');
+  return JSON.parse(out.result.message) as Report;
+}
+
+describe('job sandbox', () => {
+  it('a backup job sees only its volume, read-only, with CAP_DAC_READ_SEARCH alone', async () => {
+    const v = await volumes();
+    const r = await probe(v.mine, false, [v.other, join(v.other, 'secret.txt'), '/work', '/root', '/var/lib/kubelet', '/tmp/cairn-sandbox-probe']);
+    expect(r.volume).toEqual(['data.txt']);
+    expect(r.others.every((seen) => !seen)).toBe(true);
+    expect(r.root).toEqual(expect.arrayContaining(['app', 'dev', 'proc', 'tmp', 'usr', 'volume']));
+    expect(r.root).not.toContain('sys');
+    expect(r.root).not.toContain('root');
+    expect(r.root).not.toContain('var');
+    expect(BigInt(`0x${r.capEff}`)).toBe(1n << 2n); // CAP_DAC_READ_SEARCH
+    expect(r.noNewPrivs).toBe('1');
+    expect(r.pid).toBeLessThan(10); // its own PID namespace
+    expect(r.pids).toBeLessThan(5);
+    expect(r.procOptions?.split(',')).toContain('ro');
+    expect(r.sys).toBe(false);
+    expect(r.writeApp).toBe('EROFS');
+    expect(r.writeVolume).toBe('EROFS');
+    expect(r.writeEtc).toBe('EROFS');
+    expect(r.env).toEqual(['LANG', 'PATH', 'PWD']); // PWD is set by bwrap's --chdir
+    expect(r.argv).toEqual([`/app/${entry}`]);
+  });
+
+  it('a restore job may write its volume, with CHOWN, DAC_OVERRIDE and FOWNER only', async () => {
+    const v = await volumes();
+    const r = await probe(v.mine, true, [v.other]);
+    expect(r.writeVolume).toBe('ok');
+    expect(r.writeApp).toBe('EROFS');
+    expect(BigInt(`0x${r.capEff}`)).toBe((1n << 0n) | (1n << 1n) | (1n << 3n)); // CHOWN, DAC_OVERRIDE, FOWNER
+    expect(r.others).toEqual([false]);
+  });
+
+  it('reports a child that dies without a result, and the parent goes on', async () => {
+    const v = await volumes();
+    await expect(runSandboxed({ mode: 'crash', otherPaths: [] }, {
+      appRoot: repoRoot, entry, volumePath: v.mine, writable: false, caps: backupCaps, signal: new AbortController().signal, onEvent: () => {},
+    })).rejects.toMatchObject({ code: 'CAIRN_E_SANDBOX', message: expect.stringContaining('ended without a result') as string });
+    expect((await probe(v.mine, false, [])).volume).toEqual(['data.txt']);
+  });
+
+  it('stops a hanging child when the job is cancelled', async () => {
+    const v = await volumes();
+    const ac = new AbortController();
+    const run = runSandboxed({ mode: 'hang', otherPaths: [] }, {
+      appRoot: repoRoot, entry, volumePath: v.mine, writable: false, caps: backupCaps, signal: ac.signal, onEvent: () => {},
+    });
+    setTimeout(() => ac.abort(), 500);
+    const t = Date.now();
+    await expect(run).rejects.toMatchObject({ code: 'CAIRN_E_ABORTED' });
+    expect(Date.now() - t).toBeLessThan(3_000);
+    const left = spawnSync('pgrep', ['-f', 'fixtures/probe.ts'], { encoding: 'utf8' }).stdout.trim();
+    expect(left).toBe('');
+  });
+
+  it('costs about a Node start per job (measured, not asserted tightly)', async () => {
+    const v = await volumes();
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = Date.now();
+      await probe(v.mine, false, []);
+      times.push(Date.now() - t);
+    }
+    const plain: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = Date.now();
+      spawnSync(process.execPath, ['-e', '0']);
+      plain.push(Date.now() - t);
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    console.log(`sandbox cost: median ${median(times)} ms per probe job (bwrap + node + probe), plain node start ${median(plain)} ms`);
+    expect(median(times)).toBeLessThan(5_000);
+  });
+});
