@@ -6,6 +6,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { CoreV1Api, StorageV1Api, type KubeConfig, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { isConflict, isNotFound } from '../kube-errors.ts';
 import { csiBackingDir } from './kubelet.ts';
+import { PollLoop } from './poll-loop.ts';
 
 export const localDriver = 'local.csi.cairn.dev';
 export const localStorageClass = 'cairn-local';
@@ -13,15 +14,12 @@ export const localStorageClass = 'cairn-local';
 export class SimulatedCsiProvisioner {
   private readonly core: CoreV1Api;
   private readonly storage: StorageV1Api;
-  private running = false;
-  private loop: Promise<void> | undefined;
   private readonly volumesDir: string;
-  private readonly intervalMs: number;
-  lastError: unknown;
+  private readonly loop: PollLoop;
 
   constructor(kc: KubeConfig, volumesDir: string, intervalMs = 300) {
     this.volumesDir = volumesDir;
-    this.intervalMs = intervalMs;
+    this.loop = new PollLoop(() => this.syncOnce(), intervalMs);
     this.core = kc.makeApiClient(CoreV1Api);
     this.storage = kc.makeApiClient(StorageV1Api);
   }
@@ -40,24 +38,15 @@ export class SimulatedCsiProvisioner {
   }
 
   start(): void {
-    this.running = true;
-    this.loop = this.run();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
+    await this.loop.stop();
   }
 
-  private async run(): Promise<void> {
-    while (this.running) {
-      try {
-        await this.syncOnce();
-      } catch (err) {
-        this.lastError = err;
-      }
-      await new Promise((r) => setTimeout(r, this.intervalMs));
-    }
+  get lastError(): unknown {
+    return this.loop.lastError;
   }
 
   async syncOnce(): Promise<void> {

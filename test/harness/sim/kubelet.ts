@@ -10,6 +10,7 @@ import { mountAt, mountsUnder, readMountInfo } from '../../../common/src/mount/m
 import { isNotFound, mergePatch } from '../kube-errors.ts';
 import { bindMount, unmount, unmountAllUnder } from './mounts.ts';
 import type { SimNode } from './nodes.ts';
+import { PollLoop } from './poll-loop.ts';
 
 export function csiStagingPath(kubeletRoot: string, driver: string, volumeHandle: string): string {
   const hash = createHash('sha256').update(volumeHandle).digest('hex');
@@ -36,41 +37,30 @@ export class SimulatedKubelets {
   private readonly byName: Map<string, SimNode>;
   private podIpCounter = 0;
   private bindCounter = 0;
-  private running = false;
-  private loop: Promise<void> | undefined;
   private readonly nodes: SimNode[];
   private readonly opts: KubeletOptions;
-  lastError: unknown;
+  private readonly loop: PollLoop;
 
   constructor(kc: KubeConfig, nodes: SimNode[], opts: KubeletOptions) {
     this.nodes = nodes;
     this.opts = opts;
+    this.loop = new PollLoop(() => this.syncOnce(), opts.intervalMs ?? 250);
     this.core = kc.makeApiClient(CoreV1Api);
     this.byName = new Map(nodes.map((n) => [n.name, n]));
   }
 
   start(): void {
-    this.running = true;
-    this.loop = this.run();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
+    await this.loop.stop();
   }
 
-  private async run(): Promise<void> {
-    while (this.running) {
-      try {
-        await this.syncOnce();
-      } catch (err) {
-        this.lastError = err;
-      }
-      await new Promise((r) => setTimeout(r, this.opts.intervalMs ?? 250));
-    }
+  get lastError(): unknown {
+    return this.loop.lastError;
   }
 
-  /** One pass over all pods; idempotent. Exposed for tests that want a deterministic step. */
   async syncOnce(): Promise<void> {
     const pods = (await this.core.listPodForAllNamespaces()).items;
     const live = new Set<string>();
@@ -81,7 +71,7 @@ export class SimulatedKubelets {
       try {
         await this.syncPod(pod);
       } catch (err) {
-        this.lastError = err;
+        this.loop.lastError = err;
       }
     }
     for (const node of this.nodes) await this.removeOrphans(node, live);
