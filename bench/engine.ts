@@ -15,12 +15,12 @@ import { applyMutation, ensureDataset, mutatedFiles, undoMutation, type Dataset 
 import { summarizeTree } from './datasets/digest.ts';
 import { datasetSpec, type DatasetName } from './datasets/spec.ts';
 import { freeGiB, loadAverage, machineFacts } from './machine.ts';
-import { GNU_TIME } from './measure.ts';
+import { GNU_TIME, killRunning } from './measure.ts';
 import { ceilingMedians, toolMedians, type EngineResults, type ToolSample } from './results.ts';
 import { cairnTool } from './tools/cairn.ts';
 import { kopiaTool } from './tools/kopia.ts';
 import { resticTool } from './tools/restic.ts';
-import type { Tool, ToolContext, ToolName } from './tools/tool.ts';
+import type { Tool, ToolName } from './tools/tool.ts';
 
 export interface EngineOptions {
   quick: boolean;
@@ -30,6 +30,8 @@ export interface EngineOptions {
   workDir: string;
   /** The command line, for the report. */
   command: string;
+  /** Limit for any one measured operation. */
+  opTimeoutMs: number;
 }
 
 const REGION = 'us-east-1';
@@ -125,7 +127,10 @@ export async function runEngineBench(opts: EngineOptions): Promise<EngineResults
   await rm(runDir, { recursive: true, force: true });
   await mkdir(join(runDir, 'logs'), { recursive: true });
   const minio = await startMinio(runDir, join(runDir, 'minio'));
-  const stop = () => void minio.process.stop().finally(() => process.exit(130));
+  const stop = () => {
+    killRunning();
+    void minio.process.stop().finally(() => process.exit(130));
+  };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   log(`MinIO at ${minio.endpoint}; logs in ${join(runDir, 'logs')}`);
@@ -140,11 +145,11 @@ export async function runEngineBench(opts: EngineOptions): Promise<EngineResults
         const logFile = (what: string) => join(runDir, 'logs', `${name}-r${r}-${what}.log`);
         try {
           await run('sync', []);
-          const zstd_s = await zstdCeiling(d.dir, logFile('ceiling-zstd'));
+          const zstd_s = await zstdCeiling(d.dir, logFile('ceiling-zstd'), opts.opTimeoutMs);
           const bucket = `ceiling-${name.toLowerCase()}-r${r}`;
           await mc(minio, ['mb', `cairn/${bucket}`]);
           await run('sync', []);
-          const put_s = await putCeiling(d.dir, { endpoint: minio.endpoint, region: REGION, bucket, ...minio.root }, logFile('ceiling-put'));
+          const put_s = await putCeiling(d.dir, { endpoint: minio.endpoint, region: REGION, bucket, ...minio.root }, logFile('ceiling-put'), opts.opTimeoutMs);
           await mc(minio, ['rb', '--force', `cairn/${bucket}`]);
           ds.ceiling.push({ zstd_s, put_s });
           log(`${tag} ceiling: zstd_s ${zstd_s.toFixed(2)}, put_s ${put_s.toFixed(2)}`);
@@ -155,14 +160,9 @@ export async function runEngineBench(opts: EngineOptions): Promise<EngineResults
         const order = tools.map((_, i) => tools[(i + r - 1) % tools.length]!);
         for (const tool of order) {
           const list = (ds[tool.name] ??= []);
-          try {
-            const sample = await runTool(tool, d, minio, runDir, r, (what) => logFile(`${tool.name}-${what}`), (m) => log(`${tag} ${tool.name} ${m}`));
-            list.push(sample);
-          } catch (err) {
-            const message = `${tag} ${tool.name}: ${(err as Error).message}`;
-            fail(message);
-            list.push({ error: message });
-          }
+          const sample = await runTool(tool, d, minio, runDir, r, opts.opTimeoutMs, (what) => logFile(`${tool.name}-${what}`), (m) => log(`${tag} ${tool.name} ${m}`));
+          if (sample.error) fail(`${tag} ${tool.name}: ${sample.error}`);
+          list.push(sample);
         }
       }
     }
@@ -199,54 +199,54 @@ export async function runEngineBench(opts: EngineOptions): Promise<EngineResults
   return results;
 }
 
-async function runTool(tool: Tool, d: Dataset, minio: Minio, runDir: string, r: number, logFile: (what: string) => string, say: (m: string) => void): Promise<ToolSample> {
+/**
+ * One tool's sample for one dataset and run. A failing step ends the sample: what was measured
+ * before it is kept, the failure is in `error`, and peak RSS is only given when every operation
+ * ran (a partial peak would understate it).
+ */
+async function runTool(tool: Tool, d: Dataset, minio: Minio, runDir: string, r: number, timeoutMs: number, logFile: (what: string) => string, say: (m: string) => void): Promise<ToolSample> {
   const id = `${tool.name}-${d.spec.name.toLowerCase()}-r${r}`;
-  const user = await createTenantStorage(minio, id, id);
   const workDir = join(runDir, 'tools', id);
   const target = join(runDir, 'restore', id);
-  await mkdir(workDir, { recursive: true });
-  await mkdir(target, { recursive: true });
-  const ctx: ToolContext = { endpoint: minio.endpoint, region: REGION, bucket: id, ...user, datasetDir: d.dir, workDir, logFile };
-  const session = tool.session(ctx);
-  const rss: Record<string, number> = {};
-  const step = async <T extends { seconds: number; peakRssMib: number }>(op: string, f: () => Promise<T>): Promise<T> => {
+  const sample: ToolSample = { peak_rss_mib_by_op: {} };
+  const rss = sample.peak_rss_mib_by_op;
+  const step = async (op: string, f: () => Promise<{ seconds: number; peakRssMib: number }>): Promise<number> => {
     await run('sync', []);
     const m = await f();
     rss[op] = Math.round(m.peakRssMib * 10) / 10;
     say(`${op} ${m.seconds.toFixed(2)}s, peak RSS ${m.peakRssMib.toFixed(0)} MiB`);
-    return m;
+    return m.seconds;
   };
   try {
+    const user = await createTenantStorage(minio, id, id);
+    await mkdir(workDir, { recursive: true });
+    await mkdir(target, { recursive: true });
+    const session = tool.session({ endpoint: minio.endpoint, region: REGION, bucket: id, ...user, datasetDir: d.dir, workDir, logFile, timeoutMs });
     await session.init();
-    const full = await step('backup', () => session.backup('full'));
-    const stored = await bucketBytes(minio, id);
-    say(`stored ${(stored / 2 ** 20).toFixed(1)} MiB`);
-    const restore = await step('restore', () => session.restoreFull(target));
+    sample.backup_s = await step('backup', () => session.backup('full'));
+    sample.stored_bytes = await bucketBytes(minio, id);
+    say(`stored ${(sample.stored_bytes / 2 ** 20).toFixed(1)} MiB`);
+    const restoreSeconds = await step('restore', () => session.restoreFull(target));
     const got = await summarizeTree(target);
     if (got.digest !== d.summary.digest) {
       throw new Error(`restored tree differs from the dataset: ${got.files} files / ${got.bytes} bytes, want ${d.summary.files} / ${d.summary.bytes}`);
     }
+    sample.restore_s = restoreSeconds;
     await rm(target, { recursive: true, force: true });
-    const unchanged = await step('rebackup-unchanged', () => session.backup('unchanged'));
-    let changed;
+    sample.rebackup_unchanged_s = await step('rebackup-unchanged', () => session.backup('unchanged'));
     try {
       await applyMutation(d);
-      changed = await step('rebackup-1pct', () => session.backup('changed'));
+      sample.rebackup_1pct_s = await step('rebackup-1pct', () => session.backup('changed'));
     } finally {
       await undoMutation(d);
     }
-    return {
-      backup_s: full.seconds,
-      restore_s: restore.seconds,
-      rebackup_unchanged_s: unchanged.seconds,
-      rebackup_1pct_s: changed.seconds,
-      stored_bytes: stored,
-      peak_rss_mib: Math.max(...Object.values(rss)),
-      peak_rss_mib_by_op: rss,
-    };
+    sample.peak_rss_mib = Math.max(...Object.values(rss));
+  } catch (err) {
+    sample.error = (err as Error).message;
   } finally {
     await rm(target, { recursive: true, force: true });
     await rm(workDir, { recursive: true, force: true });
     await mc(minio, ['rb', '--force', `cairn/${id}`]).catch(() => undefined);
   }
+  return sample;
 }

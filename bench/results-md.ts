@@ -16,9 +16,10 @@ function rate(seconds: number, bytes: number, files: number): string {
   return bytes / files >= MiB ? ` (${(bytes / MiB / seconds).toFixed(0)} MiB/s)` : ` (${(files / seconds).toFixed(0)} files/s)`;
 }
 
-function toolRow(name: ToolName, m: ToolMetrics | undefined, bytes: number, files: number): string {
-  if (!m || m.backup_s === null) return `| ${name} | – | – | – | – | – | – |`;
-  return `| ${name} | ${fmt(m.backup_s)}${rate(m.backup_s, bytes, files)} | ${fmt(m.restore_s)} | ${fmt(m.rebackup_unchanged_s)} | ${fmt(m.rebackup_1pct_s)} | ${fmt(m.stored_bytes === null ? null : m.stored_bytes / MiB, 1)} | ${fmt(m.peak_rss_mib, 0)} |`;
+function toolRow(name: ToolName, m: ToolMetrics | undefined, bytes: number, files: number, failed: number, runs: number): string {
+  const label = failed ? `${name} (${failed} of ${runs} runs failed, see Errors)` : name;
+  if (!m || m.backup_s === null) return `| ${label} | – | – | – | – | – | – |`;
+  return `| ${label} | ${fmt(m.backup_s)}${rate(m.backup_s, bytes, files)} | ${fmt(m.restore_s)} | ${fmt(m.rebackup_unchanged_s)} | ${fmt(m.rebackup_1pct_s)} | ${fmt(m.stored_bytes === null ? null : m.stored_bytes / MiB, 1)} | ${fmt(m.peak_rss_mib, 0)} |`;
 }
 
 interface Target {
@@ -86,7 +87,7 @@ function section(title: string, file: string, r: EngineResults | undefined): str
       '',
       '| tool | backup s | restore s | unchanged re-backup s | 1% re-backup s | stored MiB | peak RSS MiB |',
       '|---|---|---|---|---|---|---|',
-      ...toolNames.filter((t) => r.tools[t]).map((t) => toolRow(t, dr[t], bytes, info?.files ?? 1)),
+      ...toolNames.filter((t) => r.tools[t]).map((t) => toolRow(t, dr[t], bytes, info?.files ?? 1, (r.samples[name]?.[t] ?? []).filter((x) => x.error).length, r.runs)),
       '',
       `Ceiling: zstd_s ${fmt(dr.ceiling.zstd_s)} s, put_s ${fmt(dr.ceiling.put_s)} s, sum ${dr.ceiling.zstd_s !== null && dr.ceiling.put_s !== null ? fmt(dr.ceiling.zstd_s + dr.ceiling.put_s) : '–'} s (the ceiling on ${m.nproc} shared cores is the sum).`,
       '',

@@ -13,9 +13,13 @@ export interface CeilingMetrics {
   put_s: number | null;
 }
 
-/** One tool's numbers from one run; peak RSS is the largest of its operations'. */
-export interface ToolSample extends Record<MetricName, number> {
+/**
+ * One tool's numbers from one run; peak RSS is the largest of its operations'. A failed sample
+ * has `error` and only the metrics measured before the failure.
+ */
+export interface ToolSample extends Partial<Record<MetricName, number>> {
   peak_rss_mib_by_op: Record<string, number>;
+  error?: string;
 }
 
 export type DatasetResults = Partial<Record<ToolName, ToolMetrics>> & { ceiling: CeilingMetrics };
@@ -32,7 +36,7 @@ export interface EngineResults {
   dataset_info: Partial<Record<DatasetName, { description: string; files: number; bytes: number; mutated_files: number }>>;
   /** Everything that failed, one line each; a tool with an error has fewer samples (or none). */
   errors: string[];
-  samples: Partial<Record<DatasetName, Partial<Record<ToolName, (ToolSample | { error: string })[]>> & { ceiling: { zstd_s: number; put_s: number }[] }>>;
+  samples: Partial<Record<DatasetName, Partial<Record<ToolName, ToolSample[]>> & { ceiling: { zstd_s: number; put_s: number }[] }>>;
 }
 
 export function median(values: number[]): number | null {
@@ -46,11 +50,12 @@ function round(v: number | null, digits: number): number | null {
   return v === null ? null : Math.round(v * 10 ** digits) / 10 ** digits;
 }
 
-export function toolMedians(samples: (ToolSample | { error: string })[]): ToolMetrics {
-  const ok = samples.filter((s): s is ToolSample => !('error' in s));
+/** Per metric, the median over the samples that have it. */
+export function toolMedians(samples: ToolSample[]): ToolMetrics {
   const out = {} as ToolMetrics;
   for (const m of metricNames) {
-    out[m] = round(median(ok.map((s) => s[m])), m === 'stored_bytes' ? 0 : m === 'peak_rss_mib' ? 1 : 3);
+    const values = samples.map((s) => s[m]).filter((v): v is number => v !== undefined);
+    out[m] = round(median(values), m === 'stored_bytes' ? 0 : m === 'peak_rss_mib' ? 1 : 3);
   }
   return out;
 }

@@ -1,5 +1,5 @@
 // Benchmark entry point: `npm run bench -- engine [--quick] [--runs N] [--datasets D1,D2,D3]
-// [--tools cairn,restic,kopia] [--work-dir DIR]`. Writes bench/results/engine.json (or
+// [--tools cairn,restic,kopia] [--work-dir DIR] [--op-timeout MIN]`. Writes bench/results/engine.json (or
 // engine-quick.json for --quick) and regenerates bench/RESULTS.md. See bench/README.md.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,10 +9,12 @@ import { runEngineBench } from './engine.ts';
 import { renderResultsMd } from './results-md.ts';
 import { toolNames, type ToolName } from './tools/tool.ts';
 
-const usage = `usage: npm run bench -- engine [--quick] [--runs N] [--datasets D1,D2,D3] [--tools cairn,restic,kopia] [--work-dir DIR]
+const usage = `usage: npm run bench -- engine [--quick] [--runs N] [--datasets D1,D2,D3] [--tools cairn,restic,kopia] [--work-dir DIR] [--op-timeout MIN]
   --quick      scaled-down datasets (D1 256 MiB, D2 10k files, D3 50k files), 1 run unless --runs
   --runs N     runs per dataset; medians are reported (default 3)
-  --work-dir   datasets, MinIO data, restores and logs (default $CAIRN_BENCH_DIR or /var/tmp/cairn-bench)`;
+  --work-dir   datasets, MinIO data, restores and logs (default $CAIRN_BENCH_DIR or /var/tmp/cairn-bench)
+  --op-timeout minutes one operation may take before it is killed and counted as failed
+               (default 10 with --quick, 90 otherwise)`;
 
 function list<T extends string>(value: string | undefined, allowed: readonly T[], what: string): T[] {
   if (value === undefined) return [...allowed];
@@ -32,6 +34,7 @@ async function main(): Promise<number> {
       datasets: { type: 'string' },
       tools: { type: 'string' },
       'work-dir': { type: 'string' },
+      'op-timeout': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -43,6 +46,8 @@ async function main(): Promise<number> {
   if (major !== 24) throw new Error(`the benchmark runs on Node.js 24; this is ${process.version} (put node_modules/.bin first on PATH)`);
   const runs = Number(values.runs ?? (values.quick ? 1 : 3));
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got '${values.runs}'`);
+  const opTimeoutMin = Number(values['op-timeout'] ?? (values.quick ? 10 : 90));
+  if (!(opTimeoutMin > 0)) throw new Error(`--op-timeout must be a positive number of minutes, got '${values['op-timeout']}'`);
   const datasets: DatasetName[] = list(values.datasets, datasetNames, 'dataset');
   const tools: ToolName[] = list(values.tools, toolNames, 'tool');
 
@@ -53,6 +58,7 @@ async function main(): Promise<number> {
     tools,
     workDir: values['work-dir'] ?? process.env.CAIRN_BENCH_DIR ?? '/var/tmp/cairn-bench',
     command: `npm run bench -- ${argv.join(' ')}`,
+    opTimeoutMs: opTimeoutMin * 60_000,
   });
 
   const here = import.meta.dirname;

@@ -9,13 +9,13 @@ import type { PutTarget } from './s3-put.ts';
 
 const putChild = join(import.meta.dirname, 'put-stdin.ts');
 
-export async function zstdCeiling(datasetDir: string, logFile: string): Promise<number> {
+export async function zstdCeiling(datasetDir: string, logFile: string, timeoutMs: number): Promise<number> {
   const script = 'set -o pipefail; tar -cf - -C "$1" . | zstd -1 -T0 -q -c > /dev/null';
-  return (await measure({ command: 'bash', args: ['-c', script, 'zstd-ceiling', datasetDir], logFile })).seconds;
+  return (await measure({ command: 'bash', args: ['-c', script, 'zstd-ceiling', datasetDir], logFile, timeoutMs })).seconds;
 }
 
-export async function putCeiling(datasetDir: string, target: PutTarget, logFile: string): Promise<number> {
+export async function putCeiling(datasetDir: string, target: PutTarget, logFile: string, timeoutMs: number): Promise<number> {
   const script = 'set -o pipefail; tar -cf - -C "$1" . | "$2" "$3"';
   const env = { ...process.env, CAIRN_BENCH_PUT: JSON.stringify(target) };
-  return (await measure({ command: 'bash', args: ['-c', script, 'put-ceiling', datasetDir, process.execPath, putChild], env, logFile })).seconds;
+  return (await measure({ command: 'bash', args: ['-c', script, 'put-ceiling', datasetDir, process.execPath, putChild], env, logFile, timeoutMs })).seconds;
 }

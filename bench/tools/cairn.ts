@@ -93,7 +93,7 @@ export function cairnTool(): Tool {
       // CAIRN_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every Cairn operation there.
       const prof = process.env.CAIRN_BENCH_CPU_PROF;
       const nodeArgs = (logOp: string) => (prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${ctx.bucket}-${logOp}.cpuprofile`] : []);
-      const run = (logOp: string, op: CairnOp) => measure({ command: process.execPath, args: [...nodeArgs(logOp), child], env: env(op), logFile: ctx.logFile(logOp) });
+      const run = (logOp: string, op: CairnOp) => measure({ command: process.execPath, args: [...nodeArgs(logOp), child], env: env(op), logFile: ctx.logFile(logOp), timeoutMs: ctx.timeoutMs });
       return {
         async init() {},
         async backup(kind: BackupKind) {

@@ -38,7 +38,7 @@ export function kopiaTool(): Tool {
         AWS_SECRET_ACCESS_KEY: ctx.secretAccessKey,
       };
       const global = [`--config-file=${join(ctx.workDir, 'repository.config')}`, `--log-dir=${join(ctx.workDir, 'logs')}`];
-      const cmd = (op: string, args: string[]) => ({ command: kopia, args: [...args, ...global], env, logFile: ctx.logFile(op) });
+      const cmd = (op: string, args: string[]) => ({ command: kopia, args: [...args, ...global], env, logFile: ctx.logFile(op), timeoutMs: ctx.timeoutMs });
       const endpoint = new URL(ctx.endpoint);
       let first: string | undefined;
       return {

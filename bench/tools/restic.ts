@@ -38,7 +38,7 @@ export function resticTool(): Tool {
       };
       const global = ['--cache-dir', join(ctx.workDir, 'cache')];
       const restic = (op: string, args: string[], cwd?: string) =>
-        ({ command: 'restic', args: [...global, ...args], env, cwd, logFile: ctx.logFile(op) });
+        ({ command: 'restic', args: [...global, ...args], env, cwd, logFile: ctx.logFile(op), timeoutMs: ctx.timeoutMs });
       let first: string | undefined;
       return {
         async init() {

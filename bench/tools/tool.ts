@@ -20,6 +20,8 @@ export interface ToolContext {
   workDir: string;
   /** Log file for operation `op`. */
   logFile(op: string): string;
+  /** Limit for any one operation; a command that takes longer is killed and the sample fails. */
+  timeoutMs: number;
 }
 
 export interface ToolSession {
