@@ -1,10 +1,17 @@
 // Building blocks of the agent suites: a tenant pod with a volume on a simulated node, job
 // messages for it, and a connection to an agent as the coordinator.
-import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Metadata, credentials, type ChannelOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { CoreV1Api, type V1PersistentVolume, type V1Pod } from '@kubernetes/client-node';
 import { AgentConnection } from '../../common/src/agent-client/agent-client.ts';
-import type { BackupJob, RestoreJob, StorageTarget, VolumeRef } from '../../common/src/generated/proto/agent.ts';
+import { agentIdentity } from '../../common/src/agent-identity.ts';
+import { AgentClient, type BackupJob, type RestoreJob, type StorageTarget, type VolumeRef } from '../../common/src/generated/proto/agent.ts';
+import { startAgent, type AgentEndpoint } from '../harness/agents.ts';
+import type { ManagedProcess } from '../harness/managed-process.ts';
 import type { ClusterInfo } from '../harness/cluster.ts';
 import { kubeAs } from '../harness/clients.ts';
 import { pod, pvc } from '../harness/builders.ts';
@@ -77,4 +84,119 @@ export function coordinatorTo(cluster: ClusterInfo, node: string, address?: stri
   const a = cluster.agents.find((x) => x.node === node)!;
   const c = cluster.agentPki.coordinator;
   return new AgentConnection(node, address ?? a.address, { ca: readFileSync(cluster.agentPki.ca), cert: readFileSync(c.cert), key: readFileSync(c.key) });
+}
+
+/** Writes `bytes` of random data under `dir` as files of `fileSize` bytes (incompressible). */
+export async function fillRandom(dir: string, bytes: number, fileSize = 8 << 20): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (let i = 0, left = bytes; left > 0; i++, left -= fileSize) {
+    await writeFile(join(dir, `blob-${String(i).padStart(4, '0')}.bin`), randomBytes(Math.min(fileSize, left)));
+  }
+}
+
+/** Channel options that make the TLS server name the agent identity of `node`, as AgentConnection does. */
+function agentChannelOptions(node: string): ChannelOptions {
+  return { 'grpc.ssl_target_name_override': agentIdentity(node), 'grpc.default_authority': agentIdentity(node) };
+}
+
+/**
+ * A plain grpc-js client of an agent, for what AgentConnection does not expose (the status
+ * stream, raw status codes and trailers) or to present another client certificate.
+ * `identity` defaults to the coordinator's certificate; `node` is the name the server
+ * certificate must carry (defaults to the node whose agent is at `address`).
+ */
+export function rawAgentClient(cluster: ClusterInfo, address: string, o: { node?: string; identity?: { cert: string; key: string }; ca?: string } = {}): AgentClient {
+  const node = o.node ?? cluster.agents.find((a) => a.address === address)?.node ?? cluster.nodes.find((n) => address.startsWith(`${n.ip}:`))!.name;
+  const id = o.identity ?? cluster.agentPki.coordinator;
+  const creds = credentials.createSsl(readFileSync(o.ca ?? cluster.agentPki.ca), readFileSync(id.key), readFileSync(id.cert));
+  return new AgentClient(address, creds, agentChannelOptions(node));
+}
+
+/** The status and trailer of a failed gRPC call, or of a call that unexpectedly succeeded. */
+export interface CallOutcome {
+  ok: boolean;
+  code?: number;
+  details?: string;
+  cairnCode?: string;
+  /** Replies or events received before the call ended. */
+  messages: unknown[];
+}
+
+function outcomeOf(err: ServiceError | null, messages: unknown[]): CallOutcome {
+  if (!err) return { ok: true, messages };
+  const cairn = err.metadata?.get('cairn-error-code')[0];
+  return { ok: false, code: err.code, details: err.details, messages, ...(cairn !== undefined ? { cairnCode: cairn.toString() } : {}) };
+}
+
+export function unaryStatus(client: AgentClient, timeoutMs = 10_000): Promise<CallOutcome> {
+  return new Promise((resolve) => {
+    client.nodeStatus({ intervalMs: 0 }, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, r) => resolve(outcomeOf(err, r ? [r] : [])));
+  });
+}
+
+/** Runs a server-streaming call to its end and reports every message and the final status. */
+export function drain<T>(call: ClientReadableStream<T>): Promise<CallOutcome> {
+  return new Promise((resolve) => {
+    const messages: unknown[] = [];
+    call.on('data', (m: T) => messages.push(m));
+    call.on('error', (err: ServiceError) => resolve(outcomeOf(err, messages)));
+    call.on('end', () => resolve(outcomeOf(null, messages)));
+  });
+}
+
+export interface ExtraAgent {
+  endpoint: AgentEndpoint;
+  process: ManagedProcess;
+  /** Connection as the coordinator. */
+  connect(): AgentConnection;
+  stop(): Promise<void>;
+}
+
+/**
+ * Another agent for `node` (same identity unless `serveAs` names another node, address and kubelet root, its own port and log), so a
+ * test can give it its own flags and read its counters and log without other suites' jobs.
+ */
+export async function extraAgent(cluster: ClusterInfo, nodeName: string, o: { name: string; maxJobs?: number; serveAs?: string }): Promise<ExtraAgent> {
+  const node = cluster.nodes.find((n) => n.name === nodeName)!;
+  const runDir = await mkdtemp(join(tmpdir(), `cairn-${o.name}-`));
+  await mkdir(join(runDir, 'logs'));
+  // serveAs: the agent serves another node's certificate (a stolen or misplaced one).
+  const pki = o.serveAs ? { ...cluster.agentPki, agents: { [nodeName]: cluster.agentPki.agents[o.serveAs]! } } : cluster.agentPki;
+  const a = await startAgent({
+    runDir, node, pki, allowEndpoints: [new URL(cluster.minio.endpoint).host], name: o.name, ...(o.maxJobs ? { maxJobs: o.maxJobs } : {}),
+  });
+  return {
+    ...a,
+    connect: () => coordinatorTo(cluster, nodeName, a.endpoint.address),
+    stop: async () => {
+      await a.process.stop();
+      await rm(runDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Process ids below `pid` (children, grandchildren, ...), from /proc. */
+export function descendants(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'.
+      const stat = readFileSync(`/proc/${d}/stat`, 'latin1');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const [c, pp] of parent) {
+      if (pp === p) {
+        out.push(c);
+        walk(c);
+      }
+    }
+  };
+  walk(pid);
+  return out;
 }
