@@ -24,6 +24,10 @@ export const errorCodes = {
   CAIRN_E_BUSY: 'the node has no free job slot',
   CAIRN_E_AUTH: 'the peer is not the identity it must be',
   CAIRN_E_AGENT_UNAVAILABLE: 'the node agent could not be reached or its stream broke',
+  // volume resolution (coordinator/src/resolve)
+  CAIRN_E_VOLUME_REFUSED: 'the volume failed a verified-mount rule: its PV is not provably owned by this namespace',
+  CAIRN_E_VOLUME_UNSUPPORTED: 'the volume is of a kind Cairn cannot back up (Block mode, hostPath, local, other sources)',
+  CAIRN_E_VOLUME_NOT_READY: 'the PVC or its PV is not bound yet (or any more); retrying later may succeed',
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
