@@ -97,7 +97,6 @@ describe('agent job cancellation', () => {
     single.process.assertRunning();
     const after = await conn.nodeStatus();
     expect(after.activeJobs).toEqual([]);
-    expect(after.lastError).toMatchObject({ code: 'CAIRN_E_ABORTED', jobId: job.identity!.jobId });
     // It did not finish: no index for the volume was written.
     expect((await keys(tenantStore(cluster, 'team-a', prefix))).filter((k) => k.includes('/backups/'))).toEqual([]);
     // The slot is free: the next job runs.
