@@ -180,11 +180,11 @@ describe('agent mTLS: the agent serves only the coordinator', () => {
 describe('agent mTLS: the coordinator accepts only the node it dialled', () => {
   it("refuses node-1's agent when it dialled node-2, and runs no job there", async () => {
     const wrong = new AgentConnection('node-2', node1.address, tlsOf(cluster.agentPki.coordinator));
-    await expect(wrong.nodeStatus(5_000)).rejects.toMatchObject({ code: 'CAIRN_E_AGENT_UNAVAILABLE' });
+    await expect(wrong.nodeStatus(5_000)).rejects.toMatchObject({ code: 'CAIRN_E_AUTH' });
     const prefix = `mtls/${randomUUID()}`;
     const job = backupJob(vol, storageTarget(cluster, 'team-a', prefix), 'misdialled');
     let accepted = false;
-    await expect(wrong.backup(job, { onAccepted: () => (accepted = true), deadlineMs: 10_000 })).rejects.toMatchObject({ code: 'CAIRN_E_AGENT_UNAVAILABLE' });
+    await expect(wrong.backup(job, { onAccepted: () => (accepted = true), deadlineMs: 10_000 })).rejects.toMatchObject({ code: 'CAIRN_E_AUTH' });
     wrong.close();
     expect(accepted).toBe(false);
     await nothingStored(prefix);
@@ -202,9 +202,9 @@ describe('agent mTLS: the coordinator accepts only the node it dialled', () => {
     const stolen = await extraAgent(cluster, 'node-1', { name: 'agent-node-1-stolen-cert', serveAs: 'node-2' });
     try {
       const c = new AgentConnection('node-1', stolen.endpoint.address, tlsOf(cluster.agentPki.coordinator));
-      await expect(c.nodeStatus(5_000)).rejects.toMatchObject({ code: 'CAIRN_E_AGENT_UNAVAILABLE' });
+      await expect(c.nodeStatus(5_000)).rejects.toMatchObject({ code: 'CAIRN_E_AUTH' });
       const prefix = `mtls/${randomUUID()}`;
-      await expect(c.backup(backupJob(vol, storageTarget(cluster, 'team-a', prefix), 'stolen'), { deadlineMs: 10_000 })).rejects.toMatchObject({ code: 'CAIRN_E_AGENT_UNAVAILABLE' });
+      await expect(c.backup(backupJob(vol, storageTarget(cluster, 'team-a', prefix), 'stolen'), { deadlineMs: 10_000 })).rejects.toMatchObject({ code: 'CAIRN_E_AUTH' });
       c.close();
       await nothingStored(prefix);
       // Twin: the real node-1 agent beside it is accepted.

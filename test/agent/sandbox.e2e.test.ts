@@ -75,11 +75,11 @@ describe('job sandbox', () => {
     expect((await probe(v.mine, false, [])).volume).toEqual(['data.txt']);
   });
 
-  it('stops a hanging child when the job is cancelled', async () => {
+  it('kills a child that ignores the cancel once its grace period is over', async () => {
     const v = await volumes();
     const ac = new AbortController();
     const run = runSandboxed({ mode: 'hang', otherPaths: [] }, {
-      appRoot: repoRoot, entry, volumePath: v.mine, writable: false, caps: backupCaps, signal: ac.signal, onEvent: () => {},
+      appRoot: repoRoot, entry, volumePath: v.mine, writable: false, caps: backupCaps, signal: ac.signal, onEvent: () => {}, cancelGraceMs: 1_000,
     });
     setTimeout(() => ac.abort(), 500);
     const t = Date.now();

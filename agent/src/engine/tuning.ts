@@ -35,7 +35,8 @@ export const defaultTuning: Tuning = {
   smallFileBytes: 1 << 20,
   readSliceBytes: 1 << 20,
   indexPending: 20_000,
-  partSize: 16 << 20,
+  // 8 MiB x 4 is on the measured plateau (docs/storage.md) with half the buffers of 16 MiB.
+  partSize: 8 << 20,
   queueSize: 4,
   workers: Math.max(1, availableParallelism()),
   leaseMs: 48 * 3600_000,

@@ -1,8 +1,10 @@
 // The entry point of a job's sandboxed child (run by bwrap, see run-sandboxed.ts). It reads one
-// job from stdin (credentials arrive here, never in argv or the environment), runs the engine on
-// /volume (the only tenant data it can see), and writes events as JSON lines to fd 3.
+// job, a JSON line, from stdin (credentials arrive here, never in argv or the environment), runs
+// the engine on /volume (the only tenant data it can see), and writes events as JSON lines to
+// fd 3. Anything more on stdin, or its end, cancels the job: the engine then aborts its uploads
+// before the process exits (a signal would not reach it through bwrap).
 import { createWriteStream } from 'node:fs';
-import { text } from 'node:stream/consumers';
+import { createInterface } from 'node:readline';
 import { codeOf } from '../../../common/src/errors.ts';
 import { Secret } from '../../../common/src/secret.ts';
 import { createS3Store } from '../../../common/src/store/object-store.ts';
@@ -16,7 +18,15 @@ const emit = (e: SandboxEvent): void => {
 };
 
 const abort = new AbortController();
-process.once('SIGTERM', () => abort.abort());
+const lines = createInterface({ input: process.stdin });
+const firstLine = new Promise<string>((resolve, reject) => {
+  lines.once('line', resolve);
+  lines.once('close', () => reject(new Error('no job on stdin')));
+});
+void firstLine.then(() => {
+  lines.on('line', () => abort.abort());
+  lines.on('close', () => abort.abort());
+}, () => {});
 
 async function run(job: SandboxJob): Promise<SandboxEvent> {
   const s = job.storage;
@@ -50,7 +60,7 @@ async function run(job: SandboxJob): Promise<SandboxEvent> {
 
 let result: SandboxEvent;
 try {
-  result = await run(JSON.parse(await text(process.stdin)) as SandboxJob);
+  result = await run(JSON.parse(await firstLine) as SandboxJob);
 } catch (err) {
   result = { t: 'result', ok: false, code: codeOf(err), message: err instanceof Error ? err.message : 'job failed' };
 }

@@ -23,6 +23,10 @@ export interface SandboxOptions {
   signal: AbortSignal;
   onEvent: (e: SandboxEvent) => void;
   onLog?: (line: string) => void;
+  /** Called with the sandbox's process id once it runs (for status). */
+  onSpawn?: (pid: number) => void;
+  /** How long a cancelled job may take to abort its uploads before it is killed (default 10 s). */
+  cancelGraceMs?: number;
 }
 
 export interface SandboxOutcome {
@@ -80,8 +84,15 @@ export async function runSandboxed(job: unknown, o: SandboxOptions): Promise<San
     env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' },
     detached: false,
   });
-  const kill = () => child.kill('SIGKILL');
-  o.signal.addEventListener('abort', kill, { once: true });
+  // Cancel: tell the job over its stdin, so the engine aborts its uploads; kill it if it has not
+  // ended after the grace period.
+  let killTimer: NodeJS.Timeout | undefined;
+  const cancel = () => {
+    child.stdin?.end('cancel\n');
+    killTimer = setTimeout(() => child.kill('SIGKILL'), o.cancelGraceMs ?? 10_000);
+  };
+  o.signal.addEventListener('abort', cancel, { once: true });
+  if (child.pid !== undefined) o.onSpawn?.(child.pid);
   let result: SandboxOutcome['result'] | undefined;
   const events = createInterface({ input: child.stdio[3] as NodeJS.ReadableStream });
   events.on('line', (line) => {
@@ -98,12 +109,13 @@ export async function runSandboxed(job: unknown, o: SandboxOptions): Promise<San
   const logs = createInterface({ input: child.stderr! });
   logs.on('line', (l) => o.onLog?.(l));
   child.stdin!.on('error', () => {}); // a child that dies early closes the pipe
-  child.stdin!.end(JSON.stringify(job));
+  child.stdin!.write(`${JSON.stringify(job)}\n`);
   const [code, sig] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
     child.once('error', (err) => { o.onLog?.(`spawn failed: ${err.message}`); resolve([-1, null]); });
     child.once('close', (c, s) => resolve([c, s]));
   });
-  o.signal.removeEventListener('abort', kill);
+  o.signal.removeEventListener('abort', cancel);
+  clearTimeout(killTimer);
   if (o.signal.aborted) throw new CairnError('CAIRN_E_ABORTED', 'the job was cancelled');
   if (!result) {
     throw new CairnError('CAIRN_E_SANDBOX', `the job's process ended without a result (${sig ? `signal ${sig}` : `exit code ${code}`})`);

@@ -75,6 +75,10 @@ export function createAgentService(o: AgentServiceOptions): { service: AgentServ
       const outcome = await runSandboxed(job.sandbox, {
         appRoot: o.appRoot, entry, volumePath, writable: kind === 'restore', caps: kind === 'backup' ? backupCaps : restoreCaps,
         ...(o.bwrap ? { bwrap: o.bwrap } : {}), signal: abort.signal,
+        onSpawn: (pid) => {
+          const j = book.jobs.get(id);
+          if (j) j.pid = pid;
+        },
         onLog: (line) => log.debug({ child: line.slice(0, 2000) }, 'job process'),
         onEvent: (e: SandboxEvent) => {
           if (e.t === 'progress') {

@@ -2,6 +2,7 @@
 // throughput over the last seconds, free space under the kubelet root, memory of the agent and
 // its job processes.
 import { statfs } from 'node:fs/promises';
+import { treeRss } from './process-memory.ts';
 import type { ActiveJob, JobIdentity, NodeError, NodeStatusReply } from '../../../common/src/generated/proto/agent.ts';
 
 export interface RunningJob {
@@ -11,6 +12,8 @@ export interface RunningJob {
   bytesDone: number;
   totalBytes: number;
   startedAt: number;
+  /** The job's sandbox process, once it runs. */
+  pid?: number;
 }
 
 export class NodeStatusBook {
@@ -52,6 +55,13 @@ export class NodeStatusBook {
     return now > first.at ? Math.round(((total - first.bytes) * 1000) / (now - first.at)) : 0;
   }
 
+  /** The agent's resident memory plus that of every running job's processes. */
+  private async memory(): Promise<number> {
+    let total = process.memoryUsage().rss;
+    for (const j of this.jobs.values()) if (j.pid !== undefined) total += await treeRss(j.pid);
+    return total;
+  }
+
   async report(): Promise<NodeStatusReply> {
     const now = Date.now();
     const total = this.movedTotal();
@@ -61,7 +71,7 @@ export class NodeStatusBook {
     }));
     return {
       nodeName: this.node, version: this.version, uptimeSeconds: Math.floor((now - this.started) / 1000), activeJobs,
-      bytesMovedTotal: total, bytesPerSecond: this.throughput(now, total), kubeletFreeBytes: free, memoryRssBytes: process.memoryUsage().rss,
+      bytesMovedTotal: total, bytesPerSecond: this.throughput(now, total), kubeletFreeBytes: free, memoryRssBytes: await this.memory(),
       maxConcurrentJobs: this.maxJobs, ...(this.lastError ? { lastError: this.lastError } : {}), sampledAtUnixMs: now,
     };
   }

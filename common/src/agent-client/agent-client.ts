@@ -29,7 +29,8 @@ function knownCode(code: unknown): ErrorCode | undefined {
   return typeof code === 'string' && code in errorCodes ? (code as ErrorCode) : undefined;
 }
 
-function fromServiceError(err: ServiceError, node: string): CairnError {
+function fromServiceError(err: ServiceError, node: string, identityRefused: boolean): CairnError {
+  if (identityRefused) return new CairnError('CAIRN_E_AUTH', `the agent at the address of ${node} presented a certificate that does not name ${agentIdentity(node)}`);
   const trailer = knownCode(err.metadata?.get('cairn-error-code')[0]?.toString());
   if (trailer) return new CairnError(trailer, `agent on ${node}: ${err.details}`);
   if (err.code === status.CANCELLED) return new CairnError('CAIRN_E_ABORTED', `job on ${node} was cancelled`);
@@ -41,14 +42,17 @@ function fromServiceError(err: ServiceError, node: string): CairnError {
 export class AgentConnection {
   readonly node: string;
   private readonly client: AgentClient;
+  /** Set when the peer's certificate named another identity: an impersonation, not an outage. */
+  private identityRefused = false;
 
   constructor(node: string, address: string, tls: AgentTls) {
     this.node = node;
     const expected = agentIdentity(node);
     const creds = credentials.createSsl(tls.ca, tls.key, tls.cert, {
       checkServerIdentity: (_host: string, cert: PeerCertificate) => {
-        if (!dnsNames(cert.subjectaltname).includes(expected)) return new Error(`the agent at ${address} is not ${expected}`);
-        return checkServerIdentity(expected, cert);
+        const err = dnsNames(cert.subjectaltname).includes(expected) ? checkServerIdentity(expected, cert) : new Error(`the agent at ${address} is not ${expected}`);
+        if (err) this.identityRefused = true;
+        return err;
       },
     });
     this.client = new AgentClient(address, creds, {
@@ -70,7 +74,26 @@ export class AgentConnection {
 
   nodeStatus(timeoutMs = 10_000): Promise<NodeStatusReply> {
     return new Promise((resolve, reject) => {
-      this.client.nodeStatus({ intervalMs: 0 }, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, r) => (err ? reject(fromServiceError(err, this.node)) : resolve(r)));
+      this.client.nodeStatus({ intervalMs: 0 }, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, r) => (err ? reject(fromServiceError(err, this.node, this.identityRefused)) : resolve(r)));
+    });
+  }
+
+  /** Status now and then every `intervalMs` until the signal aborts; resolves when the stream ends. */
+  watchNodeStatus(intervalMs: number, onStatus: (s: NodeStatusReply) => void, signal: AbortSignal): Promise<void> {
+    const call = this.client.watchNodeStatus({ intervalMs });
+    const onAbort = () => call.cancel();
+    signal.addEventListener('abort', onAbort, { once: true });
+    return new Promise<void>((resolve, reject) => {
+      call.on('data', onStatus);
+      call.on('error', (err: ServiceError) => {
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) resolve();
+        else reject(fromServiceError(err, this.node, this.identityRefused));
+      });
+      call.on('end', () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
     });
   }
 
@@ -95,7 +118,7 @@ export class AgentConnection {
         else if (ev.$case === 'warning') hooks.onWarning?.(ev.value);
         else result = ev.value;
       });
-      call.on('error', (err: ServiceError) => done(() => reject(hooks.signal?.aborted ? new CairnError('CAIRN_E_ABORTED', `job on ${this.node} was cancelled`) : fromServiceError(err, this.node))));
+      call.on('error', (err: ServiceError) => done(() => reject(hooks.signal?.aborted ? new CairnError('CAIRN_E_ABORTED', `job on ${this.node} was cancelled`) : fromServiceError(err, this.node, this.identityRefused))));
       call.on('end', () => done(() => (result ? resolve(result) : reject(new CairnError('CAIRN_E_AGENT_UNAVAILABLE', `the job stream from ${this.node} ended without a result`)))));
     });
   }
