@@ -3,24 +3,25 @@
 // on all cores -> packs (multipart uploads) -> index -> manifest (written last, If-None-Match).
 // Incremental: merged in the same order with the parent's index of the same lineage, an
 // unchanged file (size, mtime, ctime, inode) points at its old bytes and is not read.
-import { constants as C, type BigIntStats } from 'node:fs';
-import { lstat, open, readlink, realpath } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { lstat, readlink, realpath } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import { once } from 'node:events';
 import { CairnError } from '../../../common/src/errors.ts';
 import type { Secret } from '../../../common/src/secret.ts';
 import type { ObjectStore } from '../../../common/src/store/object-store.ts';
 import { encodeHeader } from '../../../common/src/format/tar-header.ts';
-import { checkBackupName, checkVolumeId, indexKey, lineageId, manifestKey, type Lineage } from '../../../common/src/format/layout.ts';
+import { checkBackupName, checkVolumeId, indexKey, lineageId, type Lineage } from '../../../common/src/format/layout.ts';
 import { IndexWriter } from '../../../common/src/format/index-object.ts';
 import type { IndexEntry } from '../../../common/src/format/index-entry.ts';
-import { encodeManifest, type Manifest, type VolumeRecord } from '../../../common/src/format/manifest.ts';
-import { checkKey, keyFingerprint } from '../../../common/src/format/seal.ts';
+import type { Manifest, VolumeRecord } from '../../../common/src/format/manifest.ts';
+import { checkKey } from '../../../common/src/format/seal.ts';
 import { CompressPool } from './compress-pool.ts';
 import { PackWriter } from './pack-writer.ts';
 import { TarFramer, type EntrySpan } from './tar-framer.ts';
-import { VerifiedFile, readXattrs } from './file-source.ts';
-import { fdPath, walk, descriptorUnder, type WalkEntry, type WalkRoot } from './walk.ts';
+import { VerifiedFile, dirXattrs, readSmall, type SmallRead } from './file-source.ts';
+import { countTree, walk, type WalkEntry, type WalkRoot } from './walk.ts';
+import { writeManifest } from './manifest-writer.ts';
 import { Warnings, type Warning } from './warnings.ts';
 import { ProgressReporter, type Progress } from './progress.ts';
 import { openParentIndex, type ParentCursor } from './parent-index.ts';
@@ -65,12 +66,6 @@ type Prepared =
   | { kind: 'small'; e: WalkEntry; read: Promise<SmallRead | undefined> }
   | { kind: 'large'; e: WalkEntry };
 
-interface SmallRead {
-  data: Buffer;
-  xattrs: Array<[string, Buffer]>;
-  torn: boolean;
-  stat: BigIntStats;
-}
 
 function baseEntry(e: WalkEntry, type: IndexEntry['type'], st: BigIntStats = e.stat): IndexEntry {
   return {
@@ -325,64 +320,4 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
   }
 }
 
-async function readSmall(e: WalkEntry, root: WalkRoot): Promise<SmallRead | undefined> {
-  const f = await VerifiedFile.open(e.abs, e.stat, root);
-  if (!f) return undefined;
-  try {
-    const data = Buffer.allocUnsafe(Number(f.stat.size));
-    const got = await f.readAt(data, 0);
-    const xattrs = await f.xattrs();
-    const torn = got < data.length || (await f.changedSinceOpen());
-    return { data, xattrs, torn, stat: f.stat };
-  } finally {
-    await f.close();
-  }
-}
 
-async function dirXattrs(e: WalkEntry, root: WalkRoot): Promise<Array<[string, Buffer]>> {
-  try {
-    const fh = await open(e.abs, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
-    try {
-      const st = await fh.stat({ bigint: true });
-      if (st.ino !== e.stat.ino || st.dev !== e.stat.dev || !(await descriptorUnder(fh.fd, root))) return [];
-      return await readXattrs(fh.fd);
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    return [];
-  }
-}
-
-/** Counts files and bytes ahead of the backup, so progress has totals. */
-async function countTree(root: WalkRoot, signal: AbortSignal, p: Progress): Promise<void> {
-  for await (const e of walk(root, undefined, signal)) {
-    if (e.type === 'file') {
-      p.totalFiles++;
-      p.totalBytes += Number(e.stat.size);
-    }
-  }
-  p.totalKnown = true;
-}
-
-export interface ManifestOptions {
-  key?: Secret<Buffer> | undefined;
-  signal?: AbortSignal;
-  createdAt?: Date;
-  parent?: string;
-  labels?: Record<string, string>;
-}
-
-/** Writes a backup's manifest, last and only once (If-None-Match: a second run fails CAIRN_E_STORE_EXISTS). */
-export async function writeManifest(store: ObjectStore, backupName: string, volumes: VolumeRecord[], o: ManifestOptions = {}): Promise<Manifest> {
-  const key = o.key ? checkKey(o.key) : undefined;
-  const m: Manifest = {
-    cairn: 'backup-manifest', version: 1, backup: checkBackupName(backupName), createdAt: (o.createdAt ?? new Date()).toISOString(), completedAt: new Date().toISOString(),
-    encrypted: key !== undefined, ...(key ? { keyFingerprint: keyFingerprint(key) } : {}), ...(o.parent ? { parent: o.parent } : {}), volumes, ...(o.labels ? { labels: o.labels } : {}),
-  };
-  const mk = manifestKey(backupName);
-  await store.putObject(mk, encodeManifest(m, mk, key), { ifNoneMatch: true, contentType: 'application/json', ...(o.signal ? { signal: o.signal } : {}) });
-  return m;
-}
-
-export { fdPath };

@@ -5,7 +5,7 @@
 import { constants as C, type BigIntStats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { descriptorUnder, fdPath, type WalkRoot } from './walk.ts';
+import { descriptorUnder, fdPath, type WalkEntry, type WalkRoot } from './walk.ts';
 
 const require = createRequire(import.meta.url);
 const xattr = require('fs-xattr') as { listAttributes(path: string): Promise<string[]>; getAttribute(path: string, name: string): Promise<Buffer> };
@@ -85,3 +85,42 @@ export async function readXattrs(fd: number): Promise<Array<[string, Buffer]>> {
   }
   return out;
 }
+
+export interface SmallRead {
+  data: Buffer;
+  xattrs: Array<[string, Buffer]>;
+  torn: boolean;
+  stat: BigIntStats;
+}
+
+/** Reads a small file whole, with its xattrs; undefined when it is no longer the walked file. */
+export async function readSmall(e: WalkEntry, root: WalkRoot): Promise<SmallRead | undefined> {
+  const f = await VerifiedFile.open(e.abs, e.stat, root);
+  if (!f) return undefined;
+  try {
+    const data = Buffer.allocUnsafe(Number(f.stat.size));
+    const got = await f.readAt(data, 0);
+    const xattrs = await f.xattrs();
+    const torn = got < data.length || (await f.changedSinceOpen());
+    return { data, xattrs, torn, stat: f.stat };
+  } finally {
+    await f.close();
+  }
+}
+
+/** A directory's xattrs, through a descriptor checked to be the walked directory. */
+export async function dirXattrs(e: WalkEntry, root: WalkRoot): Promise<Array<[string, Buffer]>> {
+  try {
+    const fh = await open(e.abs, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
+    try {
+      const st = await fh.stat({ bigint: true });
+      if (st.ino !== e.stat.ino || st.dev !== e.stat.dev || !(await descriptorUnder(fh.fd, root))) return [];
+      return await readXattrs(fh.fd);
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return [];
+  }
+}
+

@@ -116,3 +116,14 @@ export function inIndexOrder(paths: Buffer[]): boolean {
   for (let i = 1; i < paths.length; i++) if (comparePaths(paths[i - 1]!, paths[i]!) >= 0) return false;
   return true;
 }
+
+/** Counts files and bytes ahead of the backup, so progress has totals. */
+export async function countTree(root: WalkRoot, signal: AbortSignal, p: { totalFiles: number; totalBytes: number; totalKnown: boolean }): Promise<void> {
+  for await (const e of walk(root, undefined, signal)) {
+    if (e.type === 'file') {
+      p.totalFiles++;
+      p.totalBytes += Number(e.stat.size);
+    }
+  }
+  p.totalKnown = true;
+}
