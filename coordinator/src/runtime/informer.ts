@@ -16,6 +16,7 @@ import type { Logger } from '../../../common/src/logger.ts';
 import { backoffDelay, defaultBackoff, type BackoffOptions } from './backoff.ts';
 import { getJson, KubeHttpError, resourcePath, watchStream, type ResourceType, type WatchEvent } from './kube-http.ts';
 import type { NamespaceFilter } from './namespace-filter.ts';
+import { queueKey } from './work-queue.ts';
 
 export type { ResourceType } from './kube-http.ts';
 
@@ -72,10 +73,8 @@ interface ListPage<T> {
 /** Ends a watch whose resourceVersion is too old: the loop lists again, without backoff. */
 class Expired extends Error {}
 
-export function objectKey(obj: KubernetesObject): string {
-  const ns = obj.metadata?.namespace;
-  return ns ? `${ns}/${obj.metadata?.name ?? ''}` : (obj.metadata?.name ?? '');
-}
+/** The cache key of an object: the work queue's key (`namespace/name`, or `name`). */
+export const objectKey = queueKey;
 
 function stripManagedFields<T>(obj: T): T {
   const m = (obj as KubernetesObject).metadata;
