@@ -11,7 +11,8 @@ set -euo pipefail
 root=$1 backup=$2 volume=$3 target=$4
 index="$root/cairn/v1/backups/$backup/volumes/$volume.index.zst"
 [ -f "$root/cairn/v1/backups/$backup/manifest.json" ] || { echo "no manifest: backup $backup is not complete" >&2; exit 1; }
-lineage=$(zstd -dc "$index" | head -n 1 | jq -r .lineage)
+# (jq reads the whole stream: `head` would make zstd die of SIGPIPE, which pipefail reports.)
+lineage=$(zstd -dc "$index" | jq -r 'select(.cairn == "index") | .lineage')
 
 # 1. Every pack the volume's index lists (its last line), oldest first: pack ids begin with
 #    their creation time, so a newer copy of a file overwrites an older one.
