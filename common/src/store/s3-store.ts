@@ -261,7 +261,13 @@ class S3Store implements ObjectStore {
       throw err;
     }
     const full = joinListPrefix(this.prefix, '');
-    await withRetry(this.#ctx('ListObjectsV2', full, opts.signal), () => this.#s.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: full, MaxKeys: 1 }), sendOptions(opts.signal)));
+    const listCtx = this.#ctx('ListObjectsV2', full, opts.signal);
+    const listing = await withRetry(listCtx, () => this.#s.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: full, MaxKeys: 1 }), sendOptions(opts.signal)));
+    // Something that is not S3 (a web page answering 200) parses as an empty listing: require
+    // the ListBucketResult to name this bucket.
+    if (listing.Name !== this.bucket) {
+      throw new StoreError('CAIRN_E_STORE_BAD_ENDPOINT', `ListObjectsV2 s3://${this.bucket} answered without a ListBucketResult for the bucket`, listCtx, { httpStatus: 200, attempts: 1 });
+    }
   }
 
   close(): void {

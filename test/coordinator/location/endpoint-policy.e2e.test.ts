@@ -308,15 +308,13 @@ describe('nothing the endpoint answers reaches the status message', () => {
     expect(r.message).toContain('ListObjectsV2 answered HTTP 503 SlowDown after 2 attempts');
   });
 
-  it('a 200 that is not S3 at all, with the canary as its body (known gap: reported Available, see docs/locations.md)', async () => {
+  it('a 200 that is not S3 at all, with the canary as its body, is not a bucket', async () => {
     const r = await check([
       { method: 'HEAD', action: { kind: 'respond', status: 200 } },
       { method: 'GET', action: { kind: 'respond', status: 200, headers: { 'content-type': 'text/html' }, body: `<html><body>${canary}</body></html>` } },
     ]);
-    // The store's checkBucket takes a 200 HEAD and an unparseable 200 listing as a readable
-    // bucket. Harmless for isolation (the tenant chose the endpoint; nothing is echoed), but
-    // status says Available. When checkBucket learns to require a ListBucketResult for the
-    // bucket, this becomes Unavailable: update this test then.
-    expect(r.phase).toBe('Available');
+    // checkBucket requires a ListBucketResult naming the bucket; the page is never echoed.
+    const u = unavailable(r, 'EndpointMisconfigured');
+    expect(u.message).not.toContain(canary);
   });
 });
