@@ -25,10 +25,12 @@ export interface AgentStartOptions {
   maxJobs?: number;
   extraArgs?: string[];
   name?: string;
+  /** Listen on this port (the DaemonSet's); a free one when absent. */
+  port?: number;
 }
 
 export async function startAgent(o: AgentStartOptions): Promise<{ endpoint: AgentEndpoint; process: ManagedProcess }> {
-  const port = await freePort(o.node.ip);
+  const port = o.port ?? (await freePort(o.node.ip));
   const address = `${o.node.ip}:${port}`;
   const tls = o.pki.agents[o.node.name]!;
   const logFile = join(o.runDir, 'logs', `${o.name ?? `agent-${o.node.name}`}.log`);

@@ -15,6 +15,8 @@ import { startControllerManager } from './controller-manager.ts';
 import { createTenantStorage, startMinio, type S3User } from './minio.ts';
 import { agentPki, createCa, issueCert, serviceAccountKey, type AgentPki } from './pki.ts';
 import { startAgent, type AgentEndpoint } from './agents.ts';
+import { createAgentDaemonSet } from './agent-daemonset.ts';
+import { freePortOnAll } from './ports.ts';
 import { COORDINATOR_IDENTITY, agentIdentity } from '../../common/src/agent-identity.ts';
 import { loadKubeconfig, writeKubeconfig } from './kubeconfig.ts';
 import { isConflict } from './kube-errors.ts';
@@ -57,6 +59,8 @@ export interface ClusterInfo {
   /** The node agents (real processes) and the certificates of the agent channel. */
   agents: AgentEndpoint[];
   agentPki: AgentPki;
+  /** Every agent listens on its node's address and this port (the agent DaemonSet's). */
+  agentPort: number;
   pids: Record<string, number>;
 }
 
@@ -200,15 +204,18 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     log('node agents');
     const pkiAgents = await agentPki(ca, pki, nodes, { coordinator: COORDINATOR_IDENTITY, agent: agentIdentity });
     const minioHostPort = new URL(minio.endpoint).host;
+    const agentPort = await freePortOnAll(nodes.map((n) => n.ip));
     const agents: AgentEndpoint[] = [];
     for (const node of nodes) {
-      const a = await startAgent({ runDir, node, pki: pkiAgents, allowEndpoints: [minioHostPort] });
+      const a = await startAgent({ runDir, node, pki: pkiAgents, allowEndpoints: [minioHostPort], port: agentPort });
       processes.push(a.process);
       agents.push(a.endpoint);
     }
 
     log('tenants');
     await createNamespaces(kc, [adminNamespace, ...tenants]);
+    await waitForServiceAccounts(kc, [adminNamespace], () => kcm.assertRunning());
+    await createAgentDaemonSet(kc, adminNamespace, agentPort, nodes.length);
     await bindTenantUsers(kc, Object.values(users));
     const tenantStorage: Record<string, TenantStorage> = {};
     for (const t of tenants) tenantStorage[t] = { bucket: t, ...(await createTenantStorage(minio, t, t)) };
@@ -218,7 +225,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const info: ClusterInfo = {
       runDir, apiServerUrl: api.url, caFile: ca.cert, adminKubeconfig, users,
       minio: { endpoint: minio.endpoint, root: minio.root, mcConfigDir: minio.mcConfigDir, tenants: tenantStorage },
-      nodes, volumesDir, storageClass: localStorageClass, csiDriver: localDriver, adminNamespace, agents, agentPki: pkiAgents,
+      nodes, volumesDir, storageClass: localStorageClass, csiDriver: localDriver, adminNamespace, agents, agentPki: pkiAgents, agentPort,
       pids: Object.fromEntries(processes.map((p) => [p.name, p.pid ?? -1])),
     };
     await writeFile(join(runDir, 'cluster-info.json'), JSON.stringify(info, null, 2));

@@ -12,3 +12,21 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   if (addr === null || typeof addr === 'string') throw new Error('no port assigned');
   return addr.port;
 }
+
+/** A port free on every one of `hosts` (the node agents all listen on the same port). */
+export async function freePortOnAll(hosts: string[]): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await freePort(hosts[0]);
+    let free = true;
+    for (const h of hosts.slice(1)) {
+      const server = createServer();
+      free = await new Promise<boolean>((resolve) => {
+        server.once('error', () => resolve(false));
+        server.listen(port, h, () => server.close(() => resolve(true)));
+      });
+      if (!free) break;
+    }
+    if (free) return port;
+  }
+  throw new Error(`no port free on all of ${hosts.join(', ')}`);
+}
