@@ -3,11 +3,11 @@
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, PLURALS, VERSION, type Backup } from '../../../common/src/crds.ts';
-import type { ResourceType } from '../../../coordinator/src/runtime/informer.ts';
+import { cairnResource } from '../../../coordinator/src/runtime/resources.ts';
 import { isConflict, isNotFound, mergePatch } from '../../harness/kube-errors.ts';
 import { waitFor } from '../../harness/wait.ts';
 
-export const backupsResource: ResourceType = { group: GROUP, version: VERSION, plural: PLURALS.Backup, kind: 'Backup', namespaced: true };
+export const backupsResource = cairnResource('Backup');
 
 export const unique = (): string => randomBytes(3).toString('hex');
 
