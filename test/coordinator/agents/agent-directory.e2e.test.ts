@@ -30,16 +30,22 @@ describe('agent discovery', () => {
     dir.close();
   });
 
-  it('ignores a pod with the agent labels that the DaemonSet does not own', async () => {
-    const core = kubeAs(cluster, 'admin').makeApiClient(CoreV1Api);
+  it('ignores pods with the agent labels that the DaemonSet does not own', async () => {
+    // A tenant's copy, in its own namespace; and one in the admin namespace that the DaemonSet
+    // controller does not adopt (a full selector match would be adopted and then deleted).
+    const tenant = kubeAs(cluster, 'team-a-admin').makeApiClient(CoreV1Api);
+    const admin = kubeAs(cluster, 'admin').makeApiClient(CoreV1Api);
+    const copy = pod('fake-agent', 'team-a').onNode('node-1').label('app.kubernetes.io/name', 'cairn-agent').label('app.kubernetes.io/part-of', 'cairn').build();
+    await tenant.createNamespacedPod({ namespace: 'team-a', body: copy });
     const ns = cluster.adminNamespace;
-    const impostor = pod('fake-agent', ns).onNode('node-1').label('app.kubernetes.io/name', 'cairn-agent').label('app.kubernetes.io/part-of', 'cairn').build();
-    impostor.spec!.hostNetwork = true;
-    await core.createNamespacedPod({ namespace: ns, body: impostor });
-    await waitFor('fake-agent Running', async () => (await core.readNamespacedPod({ name: 'fake-agent', namespace: ns })).status?.phase === 'Running');
+    await admin.createNamespacedPod({ namespace: ns, body: pod('lookalike-agent', ns).onNode('node-1').label('app.kubernetes.io/name', 'cairn-agent').build() });
+    await waitFor('both copies Running', async () =>
+      (await tenant.readNamespacedPod({ name: 'fake-agent', namespace: 'team-a' })).status?.phase === 'Running'
+      && (await admin.readNamespacedPod({ name: 'lookalike-agent', namespace: ns })).status?.phase === 'Running');
     const dir = directory();
     const agents = await dir.list();
-    expect([...agents.values()].map((a) => a.pod)).not.toContain('fake-agent');
+    expect([...agents.values()].map((a) => a.pod)).not.toEqual(expect.arrayContaining(['fake-agent']));
+    expect([...agents.values()].map((a) => a.pod)).not.toEqual(expect.arrayContaining(['lookalike-agent']));
     expect(agents.get('node-1')?.pod).toMatch(/^cairn-agent-/);
     dir.close();
   });
