@@ -1,6 +1,7 @@
 // Benchmark entry point: `npm run bench -- engine [--quick] [--runs N] [--datasets D1,D2,D3]
-// [--tools cairn,restic,kopia] [--work-dir DIR] [--op-timeout MIN]`. Writes bench/results/engine.json (or
-// engine-quick.json for --quick) and regenerates bench/RESULTS.md. See bench/README.md.
+// [--tools cairn,restic,kopia] [--work-dir DIR] [--op-timeout MIN]`. Writes
+// bench/results/engine.json (engine-quick.json for --quick) and regenerates bench/RESULTS.md;
+// `npm run bench -- render` only regenerates RESULTS.md. See bench/README.md.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -10,6 +11,7 @@ import { renderResultsMd } from './results-md.ts';
 import { toolNames, type ToolName } from './tools/tool.ts';
 
 const usage = `usage: npm run bench -- engine [--quick] [--runs N] [--datasets D1,D2,D3] [--tools cairn,restic,kopia] [--work-dir DIR] [--op-timeout MIN]
+       npm run bench -- render      (rewrite RESULTS.md from bench/results/*.json)
   --quick      scaled-down datasets (D1 256 MiB, D2 10k files, D3 50k files), 1 run unless --runs
   --runs N     runs per dataset; medians are reported (default 3)
   --work-dir   datasets, MinIO data, restores and logs (default $CAIRN_BENCH_DIR or /var/tmp/cairn-bench)
@@ -38,6 +40,16 @@ async function main(): Promise<number> {
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  const here = import.meta.dirname;
+  const resultsDir = join(here, 'results');
+  const fullFile = join(resultsDir, 'engine.json');
+  const quickFile = join(resultsDir, 'engine-quick.json');
+  const writeResultsMd = () => writeFile(join(here, 'RESULTS.md'), renderResultsMd(fullFile, quickFile, 'bench/results/engine.json', 'bench/results/engine-quick.json'));
+  if (positionals[0] === 'render' && positionals.length === 1) {
+    await writeResultsMd();
+    console.log(`[bench] rewrote ${join(here, 'RESULTS.md')} from ${resultsDir}`);
+    return 0;
+  }
   if (values.help || positionals[0] !== 'engine' || positionals.length > 1) {
     console.error(usage);
     return values.help ? 0 : 2;
@@ -61,13 +73,9 @@ async function main(): Promise<number> {
     opTimeoutMs: opTimeoutMin * 60_000,
   });
 
-  const here = import.meta.dirname;
-  const resultsDir = join(here, 'results');
   await mkdir(resultsDir, { recursive: true });
-  const fullFile = join(resultsDir, 'engine.json');
-  const quickFile = join(resultsDir, 'engine-quick.json');
   await writeFile(values.quick ? quickFile : fullFile, `${JSON.stringify(results, null, 2)}\n`);
-  await writeFile(join(here, 'RESULTS.md'), renderResultsMd(fullFile, quickFile, 'bench/results/engine.json', 'bench/results/engine-quick.json'));
+  await writeResultsMd();
   console.log(`[bench] wrote ${values.quick ? quickFile : fullFile} and ${join(here, 'RESULTS.md')}`);
   if (results.errors.length) console.log(`[bench] ${results.errors.length} error(s):\n${results.errors.map((e) => `  - ${e.split('\n')[0]}`).join('\n')}`);
   return results.errors.length ? 1 : 0;
