@@ -143,7 +143,12 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
         indexPending--;
       });
       indexTail.catch(() => {}); // failures surface where the chain is awaited
-      if (indexPending > tuning.indexPending) await indexTail;
+      if (indexPending > tuning.indexPending) {
+        // Entries may be waiting for the frame being filled (a changed file followed by many
+        // unchanged ones adds no bytes to it): flush it, or the wait below never ends.
+        await framer.flush();
+        await indexTail;
+      }
     };
 
     const prepare = async (e: WalkEntry): Promise<Prepared> => {
