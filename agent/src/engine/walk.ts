@@ -59,6 +59,23 @@ interface Frame {
   abs: Buffer;
   names: Buffer[];
   next: number;
+  /** lstat of names[next..], started ahead so the walk does not wait on one call at a time. */
+  stats: Map<number, Promise<BigIntStats | undefined>>;
+}
+
+/** Names of a directory whose lstat runs ahead of the walk. */
+const STAT_AHEAD = 128;
+
+function statAhead(f: Frame, slash: Buffer): Promise<BigIntStats | undefined> {
+  for (let i = f.next; i < Math.min(f.names.length, f.next + STAT_AHEAD); i++) {
+    if (!f.stats.has(i)) {
+      const p = lstat(Buffer.concat([f.abs, slash, f.names[i]!]), { bigint: true }).catch(() => undefined);
+      f.stats.set(i, p);
+    }
+  }
+  const p = f.stats.get(f.next)!;
+  f.stats.delete(f.next);
+  return p;
 }
 
 export async function* walk(root: WalkRoot, warnings: Warnings | undefined, signal?: AbortSignal): AsyncGenerator<WalkEntry> {
@@ -66,7 +83,7 @@ export async function* walk(root: WalkRoot, warnings: Warnings | undefined, sign
   yield { path: Buffer.alloc(0), abs: root.abs, type: 'dir', stat: rootStat };
   const rootNames = await listDir(root.abs, rootStat, root);
   if (!rootNames) throw new Error('the backup root changed while it was opened');
-  const stack: Frame[] = [{ dir: Buffer.alloc(0), abs: root.abs, names: rootNames, next: 0 }];
+  const stack: Frame[] = [{ dir: Buffer.alloc(0), abs: root.abs, names: rootNames, next: 0, stats: new Map() }];
   const slash = Buffer.from('/');
   while (stack.length > 0) {
     signal?.throwIfAborted();
@@ -75,13 +92,12 @@ export async function* walk(root: WalkRoot, warnings: Warnings | undefined, sign
       stack.pop();
       continue;
     }
+    const pending = statAhead(top, slash);
     const name = top.names[top.next++]!;
     const path = joinPath(top.dir, name);
     const abs = Buffer.concat([top.abs, slash, name]);
-    let st: BigIntStats;
-    try {
-      st = await lstat(abs, { bigint: true });
-    } catch {
+    const st = await pending;
+    if (!st) {
       warnings?.add('CAIRN_W_FILE_VANISHED', path, 'removed during the backup');
       continue;
     }
@@ -106,7 +122,7 @@ export async function* walk(root: WalkRoot, warnings: Warnings | undefined, sign
         warnings?.add('CAIRN_W_UNREADABLE', path, 'directory changed or could not be listed; its contents are not in this backup');
         continue;
       }
-      stack.push({ dir: path, abs, names, next: 0 });
+      stack.push({ dir: path, abs, names, next: 0, stats: new Map() });
     }
   }
 }
