@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { measure } from '../measure.ts';
+import { jobNodeFlags } from '../../agent/src/sandbox/run-sandboxed.ts';
 import type { BackupKind, Tool, ToolContext, ToolSession } from './tool.ts';
 
 const exec = promisify(execFile);
@@ -93,7 +94,8 @@ export function cairnTool(): Tool {
       // CAIRN_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every Cairn operation there.
       const prof = process.env.CAIRN_BENCH_CPU_PROF;
       const nodeArgs = (logOp: string) => (prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${ctx.bucket}-${logOp}.cpuprofile`] : []);
-      const run = (logOp: string, op: CairnOp) => measure({ command: process.execPath, args: [...nodeArgs(logOp), child], env: env(op), logFile: ctx.logFile(logOp), timeoutMs: ctx.timeoutMs });
+      // The same V8 flags as the agent's job processes (agent/src/sandbox/run-sandboxed.ts).
+      const run = (logOp: string, op: CairnOp) => measure({ command: process.execPath, args: [...jobNodeFlags, ...nodeArgs(logOp), child], env: env(op), logFile: ctx.logFile(logOp), timeoutMs: ctx.timeoutMs });
       return {
         async init() {},
         async backup(kind: BackupKind) {

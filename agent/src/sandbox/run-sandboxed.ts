@@ -36,6 +36,13 @@ export interface SandboxOutcome {
 }
 
 export const backupCaps = ['CAP_DAC_READ_SEARCH'] as const;
+
+/**
+ * V8 flags of a job process: a small young generation keeps the heap, and so resident memory,
+ * near what the job holds (measured on 50k tiny files: 356 MiB resident with defaults, about
+ * 210 MiB with these; see bench/RESULTS.md), for a few percent more CPU in garbage collection.
+ */
+export const jobNodeFlags = ['--max-semi-space-size=4'] as const;
 export const restoreCaps = ['CAP_CHOWN', 'CAP_FOWNER', 'CAP_DAC_OVERRIDE'] as const;
 
 /** Binds for the system: /usr read-only, and the merged-/usr symlinks (or dirs) beside it. */
@@ -69,7 +76,7 @@ export function sandboxArgs(o: SandboxOptions): { command: string; args: string[
     '--dev', '/dev', '--tmpfs', '/tmp',
     '--cap-drop', 'ALL', ...o.caps.flatMap((c) => ['--cap-add', c]),
     '--chdir', '/',
-    '--', nodeInside, `/app/${o.entry}`,
+    '--', nodeInside, ...jobNodeFlags, `/app/${o.entry}`,
   ];
   return { command: o.bwrap ?? 'bwrap', args };
 }
