@@ -233,7 +233,7 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
           }
           try {
             const ie = baseEntry(e, 'file', f.stat);
-            const x = await f.xattrs();
+            const x = f.xattrs();
             if (x.length > 0) ie.xattrs = x;
             await writeFile(ie, async () => {
               const slice = Buffer.allocUnsafe(tuning.readSliceBytes);
@@ -247,7 +247,7 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
                 bytesRead += want;
                 progress.p.bytesDone += want;
               }
-              if (torn || (await f.changedSinceOpen())) {
+              if (torn || f.changedSinceOpen()) {
                 ie.torn = true;
                 warnings.add('CAIRN_W_FILE_CHANGED', e.path, 'changed while it was read; the stored copy may be inconsistent');
               }
