@@ -218,7 +218,9 @@ describe('a directory swapped for a symlink while the walk runs', () => {
     console.log(`symlink race: naive reader leaked in ${naiveLeaks}/${naiveRuns}; Cairn leaked in ${leaks}/${runs} (${succeeded} backups ok, tenant marker found in ${tenantSeen}, failures: ${failures.join('; ') || 'none'})`);
     expect(naiveLeaks, 'the naive reader never leaked: the race proves nothing').toBeGreaterThan(0);
     expect(leaks).toBe(0);
-    expect(succeeded).toBeGreaterThan(0);
+    // An entry that vanishes mid-walk is a warning, not a failed backup (an earlier finding).
+    expect(failures).toEqual([]);
+    expect(succeeded).toBe(runs);
     expect(tenantSeen).toBe(succeeded);
   });
 });

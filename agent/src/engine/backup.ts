@@ -64,7 +64,8 @@ type Prepared =
   | { kind: 'hardlink'; e: WalkEntry; link: Buffer }
   | { kind: 'unchanged'; e: WalkEntry; parent: IndexEntry }
   | { kind: 'small'; e: WalkEntry; read: Promise<SmallRead | undefined> }
-  | { kind: 'large'; e: WalkEntry };
+  | { kind: 'large'; e: WalkEntry }
+  | { kind: 'vanished'; e: WalkEntry };
 
 
 function baseEntry(e: WalkEntry, type: IndexEntry['type'], st: BigIntStats = e.stat): IndexEntry {
@@ -153,7 +154,11 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
 
     const prepare = async (e: WalkEntry): Promise<Prepared> => {
       if (e.type === 'dir') return { kind: 'dir', e };
-      if (e.type === 'symlink') return { kind: 'symlink', e, link: await readlink(e.abs, { encoding: 'buffer' }) };
+      if (e.type === 'symlink') {
+        // The link may vanish or change into something else after the walk saw it.
+        const link = await readlink(e.abs, { encoding: 'buffer' }).catch(() => undefined);
+        return link ? { kind: 'symlink', e, link } : { kind: 'vanished', e };
+      }
       if (e.stat.nlink > 1n) {
         const id = `${e.stat.dev}:${e.stat.ino}`;
         const first = hardlinks.get(id);
@@ -176,6 +181,9 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
     const consume = async (p: Prepared): Promise<void> => {
       const e = p.e;
       switch (p.kind) {
+        case 'vanished':
+          warnings.add('CAIRN_W_FILE_VANISHED', e.path, 'changed into something else or removed before it was read');
+          return;
         case 'dir': {
           const ie = baseEntry(e, 'dir');
           const x = await dirXattrs(e, root);
