@@ -17,7 +17,7 @@ import type { IndexEntry } from '../../../common/src/format/index-entry.ts';
 import type { Manifest, VolumeRecord } from '../../../common/src/format/manifest.ts';
 import { checkKey } from '../../../common/src/format/seal.ts';
 import { CompressPool } from './compress-pool.ts';
-import { PackWriter } from './pack-writer.ts';
+import { PackWriter, isAbort } from './pack-writer.ts';
 import { TarFramer, type EntrySpan } from './tar-framer.ts';
 import { VerifiedFile, dirXattrs, readSmall, type SmallRead } from './file-source.ts';
 import { countTree, walk, type WalkEntry, type WalkRoot } from './walk.ts';
@@ -112,7 +112,10 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
   const idxKey = indexKey(backupName, volumeId);
   const indexStream = new PassThrough({ highWaterMark: 1 << 20 });
   const indexUpload = store.upload(idxKey, indexStream, { signal, contentType: 'application/zstd' });
-  indexUpload.catch(() => {});
+  let indexUploadError: unknown;
+  indexUpload.catch((err: unknown) => {
+    if (!isAbort(err)) indexUploadError = err;
+  });
   const index = new IndexWriter({
     objectKey: idxKey, header: { backup: backupName, volume: volumeId, lineage }, ...(key ? { key } : {}),
     out: async (chunk) => {
@@ -327,6 +330,8 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
     // Wait for every upload to finish aborting, so no multipart upload outlives the backup.
     await Promise.allSettled([indexUpload, packs.settled(), parent?.close(), countTotals, lease ? store.deleteObject(lease) : undefined]);
     if (opts.signal?.aborted) throw new CairnError('CAIRN_E_ABORTED', `backup ${backupName} was cancelled`, { cause: err });
+    // When one stage fails the others are aborted; report the failure that caused it.
+    if (isAbort(err)) throw packs.uploadError ?? indexUploadError ?? err;
     throw err;
   } finally {
     if (ownPool) await pool.close();

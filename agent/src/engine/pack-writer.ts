@@ -5,11 +5,17 @@
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import type { ObjectStore } from '../../../common/src/store/object-store.ts';
+import { codeOf } from '../../../common/src/errors.ts';
 import { newPackId, packKeyOf } from '../../../common/src/format/layout.ts';
 import { packContext, packKey } from '../../../common/src/format/seal.ts';
 import { END_OF_ARCHIVE } from '../../../common/src/format/tar-header.ts';
 import { compressFrame } from '../../../common/src/format/zstd-frame.ts';
 import type { CompressPool } from './compress-pool.ts';
+
+/** True for an error that only says "stopped" (an abort), not why. */
+export function isAbort(err: unknown): boolean {
+  return codeOf(err) === 'CAIRN_E_ABORTED';
+}
 
 export interface FrameRef {
   pack: string;
@@ -49,6 +55,8 @@ export class PackWriter {
   private readonly allUploads: Promise<unknown>[] = [];
   readonly packs: string[] = [];
   storedBytes = 0;
+  /** The first upload failure that is not an abort: the root cause when several stages fail. */
+  uploadError: unknown;
 
   constructor(o: PackWriterOptions) {
     this.o = o;
@@ -127,7 +135,9 @@ export class PackWriter {
       ...(this.o.signal ? { signal: this.o.signal } : {}),
       contentType: 'application/octet-stream',
     });
-    upload.catch(() => {});
+    upload.catch((err: unknown) => {
+      if (!isAbort(err)) this.uploadError ??= err;
+    });
     this.uploads.push(upload);
     this.allUploads.push(upload);
     this.packs.push(id);
