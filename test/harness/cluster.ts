@@ -256,7 +256,8 @@ async function waitForCrdsEstablished(kc: KubeConfig): Promise<void> {
   }, { timeoutMs: 30_000 });
 }
 
-async function createNamespaces(kc: KubeConfig, names: string[]): Promise<void> {
+/** Creates namespaces that do not exist yet. */
+export async function createNamespaces(kc: KubeConfig, names: string[]): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
   for (const name of names) {
     try {

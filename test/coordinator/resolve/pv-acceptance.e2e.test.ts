@@ -116,6 +116,9 @@ describe('PV acceptance', () => {
     const pvName = await releasedPv(id);
     await world.admin.patchPersistentVolume({ name: pvName, body: { spec: { claimRef: { uid: null, resourceVersion: null } } } }, mergePatch);
     await world.waitPvPhase(pvName, 'Available');
+    // Creation times have one-second resolution; a real Released PV is far older than the new
+    // claim, so let at least a second pass (within one second the order cannot be told).
+    await new Promise((r) => setTimeout(r, 1_100));
     await world.createPvc(pvc(`old-${id}`, 'team-a').storageClass(`released-${id}`).build());
     const claim = await world.waitPvcPhase('team-a', `old-${id}`, 'Bound');
     expect(claim.spec!.volumeName).toBe(pvName);

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, PLURALS, VERSION, type Backup } from '../../../common/src/crds.ts';
 import { cairnResource } from '../../../coordinator/src/runtime/resources.ts';
-import { isConflict, isNotFound, mergePatch } from '../../harness/kube-errors.ts';
+import { isNotFound, mergePatch } from '../../harness/kube-errors.ts';
 import { waitFor } from '../../harness/wait.ts';
 
 export const backupsResource = cairnResource('Backup');
@@ -59,16 +59,7 @@ export class Backups {
   }
 }
 
-export async function createNamespaces(kc: KubeConfig, names: string[]): Promise<void> {
-  const core = kc.makeApiClient(CoreV1Api);
-  for (const name of names) {
-    try {
-      await core.createNamespace({ body: { metadata: { name } } });
-    } catch (err) {
-      if (!isConflict(err)) throw err;
-    }
-  }
-}
+export { createNamespaces } from '../../harness/cluster.ts';
 
 export async function deleteNamespaces(kc: KubeConfig, names: string[]): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
