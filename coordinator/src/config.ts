@@ -34,6 +34,12 @@ export interface CoordinatorConfig {
   defaultBackupTtlMs: number;
   /** The port the node agents serve gRPC on. */
   agentPort: number;
+  /** The agent DaemonSet in the admin namespace: its pods are the agents. */
+  agentDaemonSet: string;
+  /** Image of Cairn's helper pods (a pause container). */
+  helperImage: string;
+  /** At most this many Backups per BackupStorageLocation are created by the sync from its bucket. */
+  syncedBackupLimit: number;
   /** The coordinator's mTLS identity towards the agents, and the CA that signs agent certificates. */
   tls: { ca: string; cert: string; key: string };
   logLevel: LogLevel;
@@ -51,7 +57,8 @@ const defaultIo: ConfigIo = { readFile: (p) => readFileSync(p, 'utf8'), exists: 
 export const usage = `cairn-coordinator [--config FILE] [--admin-namespace NS] [--watch-namespace GLOB ...]
   [--allow-provisioner NAME ...] [--allow-endpoint IP:PORT ...] [--pod-cidr CIDR ...] [--service-cidr CIDR ...]
   [--cluster-uid namespace:NAME|value:UID] [--jobs-per-node N] [--jobs-per-tenant N]
-  [--sync-period DURATION] [--backup-ttl DURATION] [--agent-port PORT]
+  [--sync-period DURATION] [--backup-ttl DURATION] [--agent-port PORT] [--agent-daemonset NAME]
+  [--helper-image IMAGE] [--synced-backup-limit N]
   --tls-ca FILE --tls-cert FILE --tls-key FILE [--log-level LEVEL] [--kubeconfig FILE]
 List flags repeat or take comma-separated values. See docs/coordinator.md.`;
 
@@ -69,6 +76,9 @@ const fields = {
   syncPeriod: { flag: 'sync-period', list: false },
   backupTtl: { flag: 'backup-ttl', list: false },
   agentPort: { flag: 'agent-port', list: false },
+  agentDaemonSet: { flag: 'agent-daemonset', list: false },
+  helperImage: { flag: 'helper-image', list: false },
+  syncedBackupLimit: { flag: 'synced-backup-limit', list: false },
   'tls.ca': { flag: 'tls-ca', list: false },
   'tls.cert': { flag: 'tls-cert', list: false },
   'tls.key': { flag: 'tls-key', list: false },
@@ -184,6 +194,12 @@ function int(field: Field, r: Raw | undefined, dflt: number, min: number, max: n
   return n;
 }
 
+function name(field: Field, r: Raw | undefined, dflt: string): string {
+  const s = str(field, r, dflt)!;
+  if (!dnsLabel.test(s)) fail(field, r!.from, `must be a DNS-1123 label (lowercase letters, digits, '-'), got ${JSON.stringify(s)}`);
+  return s;
+}
+
 function duration(field: Field, r: Raw | undefined, dflt: string): number {
   const s = str(field, r, dflt)!;
   const ms = parseGoDuration(s);
@@ -272,6 +288,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = {}, io: Con
     defaultSyncPeriodMs: duration('syncPeriod', raw.get('syncPeriod'), '1m'),
     defaultBackupTtlMs: duration('backupTtl', raw.get('backupTtl'), '720h'),
     agentPort: int('agentPort', raw.get('agentPort'), 9443, 1, 65_535),
+    agentDaemonSet: name('agentDaemonSet', raw.get('agentDaemonSet'), 'cairn-agent'),
+    helperImage: str('helperImage', raw.get('helperImage'), 'registry.k8s.io/pause:3.10')!,
+    syncedBackupLimit: int('syncedBackupLimit', raw.get('syncedBackupLimit'), 1_000, 0, 100_000),
     tls: { ca: tls[0]!, cert: tls[1]!, key: tls[2]! },
     logLevel: logLevel as LogLevel,
     kubeconfig,

@@ -21,7 +21,7 @@ import { PackWriter, isAbort } from './pack-writer.ts';
 import { TarFramer, type EntrySpan } from './tar-framer.ts';
 import { VerifiedFile, dirXattrs, readSmall, type SmallRead } from './file-source.ts';
 import { countTree, walk, type WalkEntry, type WalkRoot } from './walk.ts';
-import { writeManifest } from './manifest-writer.ts';
+import { writeManifest } from '../../../common/src/format/manifest-writer.ts';
 import { Warnings, type Warning } from './warnings.ts';
 import { ProgressReporter, type Progress } from './progress.ts';
 import { openParentIndex, type ParentCursor } from './parent-index.ts';

@@ -185,6 +185,10 @@ export interface VolumeStatus {
    * Stable CAIRN_E_* code when the volume failed.
    */
   errorCode?: string;
+  /**
+   * The volume's lineage in the bucket, <cluster uid>.<PVC uid>: the backups of one PVC of one cluster share packs and are each other's incremental parents. For a Restore, the lineage restored from.
+   */
+  lineage?: string;
 }
 
 // Backup (cairn.dev/v1alpha1)

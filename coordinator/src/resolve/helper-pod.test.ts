@@ -23,6 +23,15 @@ describe('helperPodSpec', () => {
     expect(terms).toEqual([{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['node-1'] }] }]);
   });
 
+  it('may run on any of several nodes: one node-name term per node (the API server takes one value per field selector)', () => {
+    const pod = helperPodSpec(pvc, { nodes: ['node-1', 'node-2'] });
+    const terms = pod.spec!.affinity!.nodeAffinity!.requiredDuringSchedulingIgnoredDuringExecution!.nodeSelectorTerms;
+    expect(terms).toEqual([
+      { matchFields: [{ key: 'metadata.name', operator: 'In', values: ['node-1'] }] },
+      { matchFields: [{ key: 'metadata.name', operator: 'In', values: ['node-2'] }] },
+    ]);
+  });
+
   it('has a deterministic name per PVC uid that fits a DNS label', () => {
     const long = { metadata: { ...pvc.metadata, name: `${'a'.repeat(60)}-b` } };
     expect(helperPodName(pvc)).toBe(helperPodName(pvc));

@@ -44,7 +44,8 @@ export function helperPodSpec(pvc: V1PersistentVolumeClaim, opts: HelperPodOptio
       restartPolicy: 'Always',
       terminationGracePeriodSeconds: 0,
       ...(nodes && nodes.length > 0
-        ? { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [...nodes] }] }] } } } }
+        // One term per node (terms are ORed): a node-name field selector takes exactly one value.
+        ? { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: nodes.map((n) => ({ matchFields: [{ key: 'metadata.name', operator: 'In', values: [n] }] })) } } } }
         : {}),
       securityContext: { runAsNonRoot: true, runAsUser: 65535, runAsGroup: 65535, seccompProfile: { type: 'RuntimeDefault' } },
       containers: [{

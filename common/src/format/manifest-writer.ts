@@ -1,10 +1,10 @@
 // The backup manifest writer: the manifest is written last and only once (If-None-Match), so
 // its presence means the backup is complete and a second run fails CAIRN_E_STORE_EXISTS.
-import type { Secret } from '../../../common/src/secret.ts';
-import type { ObjectStore } from '../../../common/src/store/object-store.ts';
-import { checkBackupName, manifestKey } from '../../../common/src/format/layout.ts';
-import { encodeManifest, type Manifest, type VolumeRecord } from '../../../common/src/format/manifest.ts';
-import { checkKey, keyFingerprint } from '../../../common/src/format/seal.ts';
+import type { Secret } from '../secret.ts';
+import type { ObjectStore } from '../store/object-store.ts';
+import { checkBackupName, manifestKey } from './layout.ts';
+import { encodeManifest, type Manifest, type VolumeRecord } from './manifest.ts';
+import { checkKey, keyFingerprint } from './seal.ts';
 
 export interface ManifestOptions {
   key?: Secret<Buffer> | undefined;

@@ -1,0 +1,139 @@
+// The Restore reconciler: New -> (FailedValidation | Queued) -> InProgress -> Completed |
+// PartiallyFailed | Failed, like the Backup's. The run (run-restore.ts) writes only into PVCs of
+// the Restore's own namespace, through its own helper pods.
+import { isRestoreFinal, type Backup, type BackupStorageLocation, type Restore, type RestorePhase, type RestoreStatus } from '../../../common/src/crds.ts';
+import { codeOf } from '../../../common/src/errors.ts';
+import type { JobDeps } from '../jobs/job-deps.ts';
+import { RunProgress, StatusTicker } from '../jobs/run-progress.ts';
+import type { RunRegistry } from '../jobs/run-registry.ts';
+import { metaTime, setCondition } from '../runtime/conditions.ts';
+import type { Informer } from '../runtime/informer.ts';
+import type { PhaseReconciler, ReconcileContext, ReconcileResult } from '../runtime/reconciler.ts';
+import { updateStatusWithRetry, type StatusApi } from '../runtime/status-writer.ts';
+import { runRestore, type RestoreOutcome } from './run-restore.ts';
+import { validateRestore } from './validate-restore.ts';
+
+type Ctx = ReconcileContext<'Restore', RestorePhase>;
+
+export interface RestoreReconcilerDeps {
+  jobs: JobDeps;
+  statusApi: StatusApi;
+  locations: Informer<BackupStorageLocation>;
+  backups: Informer<Backup>;
+  runs: RunRegistry;
+  shutdown: AbortSignal;
+}
+
+const waitMs = 2_000;
+
+export class RestoreReconciler implements PhaseReconciler<'Restore', RestorePhase> {
+  readonly kind = 'Restore';
+  private readonly d: RestoreReconcilerDeps;
+
+  constructor(d: RestoreReconcilerDeps) {
+    this.d = d;
+  }
+
+  phaseOf(r: Restore): RestorePhase | undefined {
+    return r.status?.phase;
+  }
+
+  isFinal(phase: RestorePhase | undefined): boolean {
+    return isRestoreFinal(phase);
+  }
+
+  private check(r: Restore) {
+    const ns = r.metadata.namespace!;
+    const backup = this.d.backups.get(ns, r.spec.backupName);
+    return validateRestore({ restore: r, backup, location: backup ? this.d.locations.get(ns, backup.spec.storageLocation) : undefined });
+  }
+
+  async reconcile(r: Restore, phase: RestorePhase | undefined, ctx: Ctx): Promise<ReconcileResult> {
+    switch (phase) {
+      case undefined:
+      case 'New': {
+        const check = this.check(r);
+        if (check.ok === 'wait') {
+          if (phase === undefined || r.status?.message !== check.reason) await ctx.updateStatus((s) => { s.phase = 'New'; s.message = check.reason; });
+          return { requeueAfterMs: waitMs };
+        }
+        if (check.ok === false) {
+          if (await ctx.transition(phase, 'FailedValidation', (s) => {
+            s.validationErrors = check.errors;
+            s.errorCode = 'CAIRN_E_INVALID_ARGUMENT';
+            s.message = check.errors.join('; ');
+            s.completionTimestamp = metaTime(new Date());
+          })) ctx.event('Warning', 'FailedValidation', check.errors.join('; '));
+          return;
+        }
+        if (await ctx.transition(phase, 'Queued', (s) => { s.message = 'waiting for a job slot'; })) ctx.event('Normal', 'Queued', 'restore validated and queued');
+        return;
+      }
+      case 'Queued':
+        if (await ctx.transition('Queued', 'InProgress', (s) => {
+          s.startTimestamp = metaTime(new Date());
+          s.message = 'reading the backup';
+          delete s.queuePosition;
+        })) {
+          ctx.event('Normal', 'Started', 'restore started');
+          this.d.runs.start(ctx.key, this.d.shutdown, (signal) => this.run(r, ctx, signal), (err) => ctx.log.error({ err }, 'restore run crashed'));
+        }
+        return;
+      case 'InProgress':
+        if (this.d.runs.has(ctx.key)) return;
+        if (await ctx.transition('InProgress', 'Failed', (s) => {
+          s.errorCode = 'CAIRN_E_ABORTED';
+          s.message = 'the coordinator restarted while this restore was in progress; the target volumes may be partly written. Create a new Restore';
+          s.completionTimestamp = metaTime(new Date());
+        })) ctx.event('Warning', 'Interrupted', 'the coordinator restarted while this restore was in progress');
+        return;
+      default:
+        return;
+    }
+  }
+
+  private async run(r: Restore, ctx: Ctx, signal: AbortSignal): Promise<void> {
+    const ns = r.metadata.namespace!;
+    const ref = { kind: 'Restore' as const, namespace: ns, name: r.metadata.name!, uid: r.metadata.uid! };
+    const writeOpts = { signal: this.d.shutdown, ...(r.metadata.generation !== undefined ? { observedGeneration: r.metadata.generation } : {}) };
+    const progress = new RunProgress();
+    const ticker = new StatusTicker(async () => {
+      await updateStatusWithRetry(this.d.statusApi, ref, (s) => {
+        if (s.phase !== 'InProgress') return false;
+        const snap = progress.snapshot();
+        s.volumes = snap.volumes;
+        s.progress = snap.progress;
+        s.message = `restoring ${snap.volumes.filter((v) => v.phase === 'InProgress').length} volume(s)`;
+      }, writeOpts);
+    }, this.d.jobs.progressIntervalMs, ctx.log);
+
+    let outcome: RestoreOutcome;
+    try {
+      const check = this.check(r);
+      if (check.ok !== true) throw new Error(check.ok === false ? check.errors.join('; ') : check.reason);
+      outcome = await runRestore(this.d.jobs, { restore: r, backup: check.backup, location: check.location, progress, signal, log: ctx.log });
+    } catch (err) {
+      outcome = signal.aborted
+        ? { phase: 'Failed', errorCode: 'CAIRN_E_ABORTED', message: `the restore was cancelled: ${String((signal.reason as Error | undefined)?.message ?? signal.reason)}` }
+        : { phase: 'Failed', errorCode: codeOf(err), message: (err as Error).message };
+    }
+    await ticker.stop();
+    if (this.d.shutdown.aborted) return;
+    const snap = progress.snapshot();
+    const final = outcome.phase as Extract<RestorePhase, 'Completed' | 'PartiallyFailed' | 'Failed'>;
+    const res = await updateStatusWithRetry(this.d.statusApi, ref, (s: RestoreStatus) => {
+      if (s.phase !== 'InProgress') return false;
+      s.phase = final;
+      s.volumes = snap.volumes;
+      s.progress = snap.progress;
+      s.message = outcome.message ?? final;
+      if (outcome.errorCode && final !== 'Completed') s.errorCode = outcome.errorCode;
+      s.completionTimestamp = metaTime(new Date());
+      s.conditions = setCondition(s.conditions, { type: 'Completed', status: final === 'Completed' ? 'True' : 'False', reason: final, message: (outcome.message ?? final).slice(0, 1024) });
+    }, writeOpts).catch((err: unknown) => {
+      ctx.log.warn({ err }, 'writing the final status failed');
+      return undefined;
+    });
+    if (res?.written) ctx.event(final === 'Completed' ? 'Normal' : 'Warning', final, outcome.message ?? final);
+  }
+}
