@@ -38,7 +38,9 @@ export function validateBackup(i: BackupCheckInput): BackupCheck {
   }
   if (spec.includedNamespaces !== undefined) {
     if (ns !== i.adminNamespace) {
-      errors.push(`spec.includedNamespaces: only a Backup in the admin namespace ${i.adminNamespace} may name other namespaces; remove it to back up namespace ${ns}`);
+      if (spec.includedNamespaces.some((n) => n !== ns)) {
+        errors.push(`spec.includedNamespaces: only a Backup in the admin namespace ${i.adminNamespace} may name other namespaces; here it may only be [${ns}] or absent`);
+      }
     } else {
       for (const p of spec.includedNamespaces) {
         try {

@@ -1,8 +1,13 @@
-// What a tenant cannot do through the coordinator, each refusal with a twin that must be
-// accepted: use another namespace's location, backup or Secret by name; read another tenant's
+// Tenants and the real coordinator process (its own ServiceAccount and RBAC), real agents with
+// mTLS on two nodes, real MinIO and the real controller manager. First what a tenant can do: two
+// tenants back up and restore at once, every file identical, a PVC no pod mounts through a helper
+// pod, an opted-out PVC skipped; an admin Backup of several namespaces. Then what a tenant cannot
+// do, each refusal with a twin that must be accepted: use another namespace's location, backup or Secret by name; read another tenant's
 // CRs; back up a volume that held another namespace's data; point a location at a forbidden
 // address; reach a namespace the admin does not watch; write into the bucket it restores from
-// through a ReadOnly location; restore into a PVC a running pod mounts.
+// through a ReadOnly location; restore into a PVC a running pod mounts. One file, so one
+// coordinator watches the admin namespace at a time (leader election between coordinators is
+// issue 6).
 import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -12,13 +17,15 @@ import { startCoordinator, type RunningCoordinator } from '../../harness/coordin
 import { mergePatch, statusCode } from '../../harness/kube-errors.ts';
 import { pvc as pvcBuilder } from '../../harness/builders.ts';
 import { waitFor } from '../../harness/wait.ts';
-import { checksums, group, Tenant, unique, version, writeTree } from './tenant-fixtures.ts';
+import { checksums, group, Tenant, unique, version, writeTree, type VolumeState } from './tenant-fixtures.ts';
 
 const cluster = inject('cluster');
 const u = unique();
 const a = new Tenant(cluster, `cs${u}-a`, 'team-a-admin', 'team-a');
 const b = new Tenant(cluster, `cs${u}-b`, 'team-b-admin', 'team-b');
 const ignored = new Tenant(cluster, `cs${u}-ignored`, 'team-a-admin', 'team-a');
+const c = new Tenant(cluster, `cs${u}-c`, 'team-a-admin', 'team-a');
+const d = new Tenant(cluster, `cs${u}-d`, 'team-b-admin', 'team-b');
 let coordinator: RunningCoordinator;
 const final = ['Completed', 'PartiallyFailed', 'Failed', 'FailedValidation'];
 let before: Map<string, string>;
@@ -36,7 +43,7 @@ async function bucketListing(tenant: string, prefix: string): Promise<string[]> 
 }
 
 beforeAll(async () => {
-  await Promise.all([a.setUp(), b.setUp(), ignored.setUp()]);
+  await Promise.all([a.setUp(), b.setUp(), ignored.setUp(), c.setUp(), d.setUp()]);
   coordinator = await startCoordinator(cluster, { runDir: join(cluster.runDir, `coordinator-${u}`), watchNamespaces: [`cs${u}-*`, `!cs${u}-ignored`] });
   // team-a's volume and first backup, used by several cases below.
   const dir = await a.pvc('data');
@@ -52,6 +59,77 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await coordinator?.stop();
+});
+
+describe('backup and restore as a tenant', () => {
+  it('two tenants back up and restore concurrently on two nodes, every file identical', async () => {
+    const dirs = {
+      a: await c.pvc('data'),
+      aIdle: await c.pvc('idle'),
+      aSkip: await c.pvc('scratch', { annotations: { 'cairn.dev/exclude': 'true' } }),
+      b: await d.pvc('data'),
+    };
+    await Promise.all([writeTree(dirs.a, 'a'), writeTree(dirs.aIdle, 'idle', 10), writeTree(dirs.aSkip, 'skip', 3), writeTree(dirs.b, 'b')]);
+    await Promise.all([c.pod('app', 'data', 'node-1'), d.pod('app', 'data', 'node-2')]);
+    const before = { a: await checksums(dirs.a), aIdle: await checksums(dirs.aIdle), b: await checksums(dirs.b) };
+
+    await Promise.all([c.location('main'), d.location('main')]);
+    await Promise.all([c.waitPhase('backupstoragelocations', 'main', ['Available']), d.waitPhase('backupstoragelocations', 'main', ['Available'])]);
+    await Promise.all([c.backup('first', { storageLocation: 'main', ttl: '24h' }), d.backup('first', { storageLocation: 'main' })]);
+    const [ba, bb] = await Promise.all([
+      c.waitPhase('backups', 'first', ['Completed', 'PartiallyFailed', 'Failed', 'FailedValidation']),
+      d.waitPhase('backups', 'first', ['Completed', 'PartiallyFailed', 'Failed', 'FailedValidation']),
+    ]);
+    expect(ba.status, JSON.stringify(ba.status)).toMatchObject({ phase: 'Completed' });
+    expect(bb.status, JSON.stringify(bb.status)).toMatchObject({ phase: 'Completed' });
+    const vols: Record<string, VolumeState> = {};
+    for (const v of ba.status!.volumes ?? []) vols[v.pvc!] = v;
+    expect(vols.data).toMatchObject({ phase: 'Completed', pod: 'app', node: 'node-1' });
+    expect(vols.idle).toMatchObject({ phase: 'Completed' });
+    expect(vols.idle!.pod).toMatch(/^cairn-helper-idle-/);
+    expect(vols.scratch).toMatchObject({ phase: 'Skipped' });
+    expect(vols.scratch!.message).toContain('cairn.dev/exclude');
+    expect(bb.status!.volumes![0]).toMatchObject({ pvc: 'data', node: 'node-2', phase: 'Completed' });
+    expect(ba.status!.progress!.filesDone).toBeGreaterThanOrEqual(50);
+    expect(ba.status!.progress!.bytesDone).toBeGreaterThan(2 << 20);
+    // expiration = creation + ttl (24h for team-a, the coordinator's default 720h for team-b).
+    expect(Date.parse(ba.status!.expiration!) - Date.parse(ba.metadata.creationTimestamp)).toBe(24 * 3600_000);
+    expect(Date.parse(bb.status!.expiration!) - Date.parse(bb.metadata.creationTimestamp)).toBe(720 * 3600_000);
+    // The helper pod is gone once the backup is done.
+    const pods = (await c.core.listNamespacedPod({ namespace: c.namespace })).items.map((p) => p.metadata!.name!);
+    expect(pods.filter((p) => p.startsWith('cairn-helper-'))).toEqual([]);
+
+    // Wipe: the pods and PVCs go; the Restores recreate the PVCs of the same names.
+    await Promise.all([c.deletePod('app'), d.deletePod('app')]);
+    await Promise.all([c.deletePvc('data'), c.deletePvc('idle'), d.deletePvc('data')]);
+    await Promise.all([c.restore('back', { backupName: 'first' }), d.restore('back', { backupName: 'first' })]);
+    const [ra, rb] = await Promise.all([
+      c.waitPhase('restores', 'back', ['Completed', 'PartiallyFailed', 'Failed', 'FailedValidation']),
+      d.waitPhase('restores', 'back', ['Completed', 'PartiallyFailed', 'Failed', 'FailedValidation']),
+    ]);
+    expect(ra.status, JSON.stringify(ra.status)).toMatchObject({ phase: 'Completed' });
+    expect(rb.status, JSON.stringify(rb.status)).toMatchObject({ phase: 'Completed' });
+    expect(await checksums(await c.backingDir('data'))).toEqual(before.a);
+    expect(await checksums(await c.backingDir('idle'))).toEqual(before.aIdle);
+    expect(await checksums(await d.backingDir('data'))).toEqual(before.b);
+    // The opted-out PVC was not in the backup, so nothing was restored for it.
+    expect(ra.status!.volumes!.map((v) => v.pvc).sort()).toEqual(['data', 'idle']);
+  });
+});
+
+describe('an admin Backup of several namespaces', () => {
+  it('in the admin namespace, includedNamespaces globs back up the volumes of every matching namespace, each named by namespace', async () => {
+    const admin = new Tenant(cluster, cluster.adminNamespace, 'admin', 'team-a');
+    await admin.location(`admin-${u}`, { prefix: `admin-${u}` });
+    await admin.waitPhase('backupstoragelocations', `admin-${u}`, ['Available']);
+    await admin.backup(`all-${u}`, { storageLocation: `admin-${u}`, includedNamespaces: [`cs${u}-c`, `cs${u}-d*`] });
+    const done = await admin.waitPhase('backups', `all-${u}`, final);
+    expect(done.status, JSON.stringify(done.status)).toMatchObject({ phase: 'Completed' });
+    const vols = new Map((done.status!.volumes ?? []).map((v) => [v.pvc, v.phase]));
+    expect(vols).toEqual(new Map([[`cs${u}-c/data`, 'Completed'], [`cs${u}-c/idle`, 'Completed'], [`cs${u}-c/scratch`, 'Skipped'], [`cs${u}-d/data`, 'Completed']]));
+    const keys = (await bucketListing('team-a', `admin-${u}/cairn/v1/backups/all-${u}/volumes/`)).map((k) => k.split(' ')[0]!.split('/').pop());
+    expect(keys).toEqual([`cs${u}-c.data.index.zst`, `cs${u}-c.idle.index.zst`, `cs${u}-d.data.index.zst`]);
+  });
 });
 
 describe("another namespace's objects by name", () => {
