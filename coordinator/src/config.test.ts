@@ -33,7 +33,7 @@ describe('parseConfig', () => {
       watchNamespaces: [], adminNamespace: 'cairn-system', provisioners: [], allowEndpoints: [], podCidrs: [], serviceCidrs: [],
       clusterUid: { source: 'namespace', namespace: 'kube-system' }, jobLimits: { perNode: 2, perTenant: 2 },
       defaultSyncPeriodMs: 60_000, defaultBackupTtlMs: 720 * 3_600_000, agentPort: 9443,
-      agentDaemonSet: 'cairn-agent', helperImage: 'registry.k8s.io/pause:3.10', syncedBackupLimit: 1_000,
+      agentDaemonSet: 'cairn-agent', agentNamespace: 'cairn-system', helperImage: 'registry.k8s.io/pause:3.10', syncedBackupLimit: 1_000, leaseName: 'cairn-coordinator',
       tls: { ca: '/tls/ca.crt', cert: '/tls/tls.crt', key: '/tls/tls.key' }, logLevel: 'info', kubeconfig: undefined,
     });
   });
@@ -52,8 +52,10 @@ syncPeriod: 90s
 backupTtl: 168h
 agentPort: 10443
 agentDaemonSet: agents
+agentNamespace: cairn-agents
 helperImage: registry.example.com/pause:3.10
 syncedBackupLimit: 50
+leaseName: cairn-leader
 tls: { ca: /tls/ca.crt, cert: /tls/tls.crt, key: /tls/tls.key }
 logLevel: debug
 kubeconfig: /kube/config
@@ -63,7 +65,7 @@ kubeconfig: /kube/config
       allowEndpoints: ['10.0.0.5:9000', '[fd00::1]:443'], podCidrs: ['10.244.0.0/16'], serviceCidrs: ['10.96.0.0/12', 'fd00:10:96::/112'],
       clusterUid: { source: 'value', uid: '3f1c2a9e-0000-4000-8000-000000000001' }, jobLimits: { perNode: 4, perTenant: 1 },
       defaultSyncPeriodMs: 90_000, defaultBackupTtlMs: 168 * 3_600_000, agentPort: 10443,
-      agentDaemonSet: 'agents', helperImage: 'registry.example.com/pause:3.10', syncedBackupLimit: 50,
+      agentDaemonSet: 'agents', agentNamespace: 'cairn-agents', helperImage: 'registry.example.com/pause:3.10', syncedBackupLimit: 50, leaseName: 'cairn-leader',
       tls: { ca: '/tls/ca.crt', cert: '/tls/tls.crt', key: '/tls/tls.key' }, logLevel: 'debug', kubeconfig: '/kube/config',
     });
   });

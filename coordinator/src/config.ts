@@ -34,12 +34,16 @@ export interface CoordinatorConfig {
   defaultBackupTtlMs: number;
   /** The port the node agents serve gRPC on. */
   agentPort: number;
-  /** The agent DaemonSet in the admin namespace: its pods are the agents. */
+  /** The agent DaemonSet: its pods are the agents. */
   agentDaemonSet: string;
+  /** The namespace of the agent DaemonSet; the admin namespace by default. */
+  agentNamespace: string;
   /** Image of Cairn's helper pods (a pause container). */
   helperImage: string;
   /** At most this many Backups per BackupStorageLocation are created by the sync from its bucket. */
   syncedBackupLimit: number;
+  /** The Lease in the admin namespace that elects the active coordinator. */
+  leaseName: string;
   /** The coordinator's mTLS identity towards the agents, and the CA that signs agent certificates. */
   tls: { ca: string; cert: string; key: string };
   logLevel: LogLevel;
@@ -57,8 +61,8 @@ const defaultIo: ConfigIo = { readFile: (p) => readFileSync(p, 'utf8'), exists: 
 export const usage = `cairn-coordinator [--config FILE] [--admin-namespace NS] [--watch-namespace GLOB ...]
   [--allow-provisioner NAME ...] [--allow-endpoint IP:PORT ...] [--pod-cidr CIDR ...] [--service-cidr CIDR ...]
   [--cluster-uid namespace:NAME|value:UID] [--jobs-per-node N] [--jobs-per-tenant N]
-  [--sync-period DURATION] [--backup-ttl DURATION] [--agent-port PORT] [--agent-daemonset NAME]
-  [--helper-image IMAGE] [--synced-backup-limit N]
+  [--sync-period DURATION] [--backup-ttl DURATION] [--agent-port PORT] [--agent-daemonset NAME] [--agent-namespace NS]
+  [--helper-image IMAGE] [--synced-backup-limit N] [--lease-name NAME]
   --tls-ca FILE --tls-cert FILE --tls-key FILE [--log-level LEVEL] [--kubeconfig FILE]
 List flags repeat or take comma-separated values. See docs/coordinator.md.`;
 
@@ -77,8 +81,10 @@ const fields = {
   backupTtl: { flag: 'backup-ttl', list: false },
   agentPort: { flag: 'agent-port', list: false },
   agentDaemonSet: { flag: 'agent-daemonset', list: false },
+  agentNamespace: { flag: 'agent-namespace', list: false },
   helperImage: { flag: 'helper-image', list: false },
   syncedBackupLimit: { flag: 'synced-backup-limit', list: false },
+  leaseName: { flag: 'lease-name', list: false },
   'tls.ca': { flag: 'tls-ca', list: false },
   'tls.cert': { flag: 'tls-cert', list: false },
   'tls.key': { flag: 'tls-key', list: false },
@@ -289,8 +295,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = {}, io: Con
     defaultBackupTtlMs: duration('backupTtl', raw.get('backupTtl'), '720h'),
     agentPort: int('agentPort', raw.get('agentPort'), 9443, 1, 65_535),
     agentDaemonSet: name('agentDaemonSet', raw.get('agentDaemonSet'), 'cairn-agent'),
+    agentNamespace: name('agentNamespace', raw.get('agentNamespace'), adminNamespace),
     helperImage: str('helperImage', raw.get('helperImage'), 'registry.k8s.io/pause:3.10')!,
     syncedBackupLimit: int('syncedBackupLimit', raw.get('syncedBackupLimit'), 1_000, 0, 100_000),
+    leaseName: name('leaseName', raw.get('leaseName'), 'cairn-coordinator'),
     tls: { ca: tls[0]!, cert: tls[1]!, key: tls[2]! },
     logLevel: logLevel as LogLevel,
     kubeconfig,

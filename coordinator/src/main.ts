@@ -1,9 +1,10 @@
 // The coordinator binary: parse config once, build the parts, run the controllers, stop on
 // SIGTERM. The only file that wires things together (CONVENTIONS).
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import type { Backup, BackupStorageLocation, Restore } from '../../common/src/crds.ts';
 import { createLogger } from '../../common/src/logger.ts';
 import { AgentDirectory } from './agents/agent-directory.ts';
@@ -11,7 +12,9 @@ import { BackupReconciler } from './backup/backup-reconciler.ts';
 import { parseConfig } from './config.ts';
 import type { JobDeps } from './jobs/job-deps.ts';
 import { NodeSlots } from './jobs/node-slots.ts';
+import { FairQueue } from './queue/fair-queue.ts';
 import { RunRegistry } from './jobs/run-registry.ts';
+import { LeaseElector } from './leader/lease-elector.ts';
 import { LocationReconciler } from './location/location-reconciler.ts';
 import { secretReader } from './location/secret-reader.ts';
 import { RestoreReconciler } from './restore/restore-reconciler.ts';
@@ -45,7 +48,7 @@ const restores = new Informer<Restore>({ kubeConfig: kc, resource: cairnResource
 const events = new EventRecorder({ kubeConfig: kc, controller: 'cairn.dev/coordinator', instance, clusterScopedNamespace: config.adminNamespace, logger });
 
 const agents = new AgentDirectory(kc, {
-  namespace: config.adminNamespace, daemonSet: config.agentDaemonSet, port: config.agentPort,
+  namespace: config.agentNamespace, daemonSet: config.agentDaemonSet, port: config.agentPort,
   tls: { ca: readFileSync(config.tls.ca), cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) },
 });
 const locationDeps = {
@@ -58,19 +61,43 @@ const jobs: JobDeps = {
   clusterUid, adminNamespace: config.adminNamespace, volumesInParallel: config.jobLimits.perTenant,
   helperImage: config.helperImage, helperTimeoutMs: 120_000, progressIntervalMs: 2_000, logger,
 };
+// Job slots in all: jobs per node times the agents running now (refreshed every 10 s).
+let agentCount = 1;
+const refreshAgents = async (): Promise<void> => {
+  try {
+    agentCount = Math.max(1, (await agents.list()).size);
+  } catch (err) {
+    logger.warn({ err }, 'listing the agents failed; keeping the last count');
+  }
+};
+await refreshAgents();
+const agentTimer = setInterval(() => void refreshAgents(), 10_000);
+agentTimer.unref();
+// The controller is built after the queue (its reconcilers need the queue); the queue enqueues through it.
+const wired: { controller?: Controller; running?: Promise<void> } = {};
+const enqueueRun = (id: string): void => {
+  const [kind, ...rest] = id.split('/');
+  wired.controller?.enqueue(kind!, rest.join('/'));
+};
+const queue = new FairQueue({
+  perTenant: config.jobLimits.perTenant,
+  capacity: () => config.jobLimits.perNode * agentCount,
+  onAdmit: enqueueRun,
+  onMove: (ids) => ids.forEach(enqueueRun),
+});
 const backupRuns = new RunRegistry();
 const restoreRuns = new RunRegistry();
 // A Backup or Restore deleted while it runs: stop its jobs.
-backups.on({ delete: (b) => backupRuns.abort(objectKey(b)) });
-restores.on({ delete: (r) => restoreRuns.abort(objectKey(r)) });
+backups.on({ delete: (b) => { backupRuns.abort(objectKey(b)); queue.withdraw(`Backup/${objectKey(b)}`); } });
+restores.on({ delete: (r) => { restoreRuns.abort(objectKey(r)); queue.withdraw(`Restore/${objectKey(r)}`); } });
 
-const backupReconciler = new BackupReconciler({ jobs, statusApi: api, locations, backups, runs: backupRuns, defaultTtlMs: config.defaultBackupTtlMs, shutdown: shutdown.signal });
-const restoreReconciler = new RestoreReconciler({ jobs, statusApi: api, locations, backups, runs: restoreRuns, shutdown: shutdown.signal });
+const backupReconciler = new BackupReconciler({ jobs, statusApi: api, locations, backups, runs: backupRuns, queue, defaultTtlMs: config.defaultBackupTtlMs, shutdown: shutdown.signal });
+const restoreReconciler = new RestoreReconciler({ jobs, statusApi: api, locations, backups, runs: restoreRuns, queue, shutdown: shutdown.signal });
 const locationReconciler = new LocationReconciler({
   location: locationDeps, backups, defaultSyncPeriodMs: config.defaultSyncPeriodMs,
   sync: (r) => syncBackups({ ...r, api, limit: config.syncedBackupLimit }),
 });
-const controller = new Controller({
+const ctl = new Controller({
   logger,
   bindings: [
     phaseReconcilerBinding(locationReconciler, { informer: locations, api, events, logger }, { concurrency: 4 }),
@@ -78,27 +105,47 @@ const controller = new Controller({
     phaseReconcilerBinding(restoreReconciler, { informer: restores, api, events, logger }, { concurrency: 8 }),
   ],
 });
-
-const running = controller.run(shutdown.signal);
-void (async () => {
-  while (!controller.health().synced && !shutdown.signal.aborted) await sleep(100);
-  if (!shutdown.signal.aborted) {
-    logger.info({ clusterUid, adminNamespace: config.adminNamespace, watchNamespaces: config.watchNamespaces, agentDaemonSet: config.agentDaemonSet }, 'coordinator started');
-  }
-})();
+wired.controller = ctl;
 
 const stop = async (signal: string): Promise<void> => {
   logger.info({ signal }, 'stopping');
   shutdown.abort(new Error(`coordinator stopping (${signal})`));
-  await running.catch((err: unknown) => logger.error({ err }, 'controller failed'));
+  await wired.running?.catch((err: unknown) => logger.error({ err }, 'controller failed'));
   await Promise.all([backupRuns.drain(), restoreRuns.drain()]);
+  await elector.release();
+  clearInterval(agentTimer);
   agents.close();
   await events.flush();
   process.exit(0);
 };
 process.once('SIGTERM', () => void stop('SIGTERM'));
 process.once('SIGINT', () => void stop('SIGINT'));
-running.catch((err: unknown) => {
+
+// Only the leader reconciles (DESIGN 1: two replicas, one active); the other waits for the Lease.
+const elector = new LeaseElector({
+  api: kc.makeApiClient(CoordinationV1Api), namespace: config.adminNamespace, name: config.leaseName,
+  identity: `${instance}-${randomUUID().slice(0, 8)}`, logger,
+});
+logger.info({ identity: elector.identity }, 'waiting for leadership');
+try {
+  await elector.acquire(shutdown.signal);
+} catch {
+  await new Promise(() => {}); // stopping: stop() exits the process
+}
+logger.info({ identity: elector.identity }, 'leading');
+wired.running = ctl.run(shutdown.signal);
+wired.running.catch((err: unknown) => {
   logger.fatal({ err }, 'controller failed');
   process.exit(1);
 });
+void elector.hold(shutdown.signal).then((how) => {
+  if (how !== 'lost' || shutdown.signal.aborted) return;
+  // Another process may be leading now: stop acting at once. The Deployment restarts this one as
+  // a standby; runs in flight are resumed by the new leader.
+  logger.error({ identity: elector.identity }, 'lost the leader Lease; exiting');
+  process.exit(2);
+});
+while (!ctl.health().synced && !shutdown.signal.aborted) await sleep(100);
+if (!shutdown.signal.aborted) {
+  logger.info({ clusterUid, adminNamespace: config.adminNamespace, watchNamespaces: config.watchNamespaces, agentDaemonSet: config.agentDaemonSet, identity: elector.identity }, 'coordinator started');
+}

@@ -25,6 +25,8 @@ export interface CoordinatorOptions {
   logLevel?: string;
   /** How long to wait for `coordinator started`; default 60 s. */
   startTimeoutMs?: number;
+  /** The log message that means ready; default `coordinator started` (a standby logs `waiting for leadership`). */
+  readyMessage?: string;
 }
 
 export interface RunningCoordinator {
@@ -98,10 +100,11 @@ export async function startCoordinator(info: ClusterInfo, o: CoordinatorOptions)
   });
   const stop = (): Promise<void> => proc.stop();
   try {
-    await waitFor(`the coordinator to log "${startedMessage}"`, async () => {
+    const ready = o.readyMessage ?? startedMessage;
+    await waitFor(`the coordinator to log "${ready}"`, async () => {
       proc.assertRunning();
       const text = await readFile(logFile).then((b) => b.subarray(offset).toString('utf8'), () => '');
-      return hasLogMessage(text, startedMessage);
+      return hasLogMessage(text, ready);
     }, { timeoutMs: o.startTimeoutMs ?? 60_000, intervalMs: 200 });
   } catch (err) {
     await stop();

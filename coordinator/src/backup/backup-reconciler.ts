@@ -3,12 +3,13 @@
 // (run-backup.ts) while a ticker writes progress into status; the final write sets the phase,
 // the volumes, the totals, completionTimestamp and expiration. Synced Backups (found in a bucket
 // by the location's sync) are never run: they arrive Completed.
-import { LABEL_SYNCED, isBackupFinal, type Backup, type BackupPhase, type BackupStatus, type BackupStorageLocation } from '../../../common/src/crds.ts';
+import { GROUP, LABEL_SYNCED, VERSION, isBackupFinal, type Backup, type BackupPhase, type BackupStatus, type BackupStorageLocation } from '../../../common/src/crds.ts';
 import { codeOf } from '../../../common/src/errors.ts';
 import type { JobDeps } from '../jobs/job-deps.ts';
 import { RunProgress, StatusTicker } from '../jobs/run-progress.ts';
 import type { RunRegistry } from '../jobs/run-registry.ts';
-import { metaTime, setCondition } from '../runtime/conditions.ts';
+import type { FairQueue, QueueEntry } from '../queue/fair-queue.ts';
+import { isoTime, metaTime, setCondition } from '../runtime/conditions.ts';
 import type { Informer } from '../runtime/informer.ts';
 import type { PhaseReconciler, ReconcileContext, ReconcileResult } from '../runtime/reconciler.ts';
 import { updateStatusWithRetry, type StatusApi } from '../runtime/status-writer.ts';
@@ -23,6 +24,7 @@ export interface BackupReconcilerDeps {
   locations: Informer<BackupStorageLocation>;
   backups: Informer<Backup>;
   runs: RunRegistry;
+  queue: FairQueue;
   defaultTtlMs: number;
   /** Stops every run when the coordinator shuts down. */
   shutdown: AbortSignal;
@@ -52,7 +54,19 @@ export class BackupReconciler implements PhaseReconciler<'Backup', BackupPhase> 
       case undefined:
       case 'New':
         return this.validate(b, phase, ctx);
-      case 'Queued':
+      case 'Queued': {
+        const entry = queueEntry(b, ctx.key);
+        const offer = this.d.queue.offer(entry);
+        if (!offer.admitted) {
+          if (b.status?.queuePosition !== offer.position) {
+            await ctx.updateStatus((s) => {
+              if (s.phase !== 'Queued') return false;
+              s.queuePosition = offer.position;
+              s.message = `waiting for a job slot: position ${offer.position}`;
+            });
+          }
+          return;
+        }
         if (await ctx.transition('Queued', 'InProgress', (s) => {
           s.startTimestamp = metaTime(new Date());
           s.message = 'resolving volumes';
@@ -60,17 +74,24 @@ export class BackupReconciler implements PhaseReconciler<'Backup', BackupPhase> 
         })) {
           ctx.event('Normal', 'Started', 'backup started');
           this.start(b, ctx);
+        } else {
+          this.d.queue.release(entry.id);
         }
         return;
-      case 'InProgress':
+      }
+      case 'InProgress': {
         if (this.d.runs.has(ctx.key)) return;
-        // No run here drives it: a previous coordinator process was stopped while it ran.
-        if (await ctx.transition('InProgress', 'Failed', (s) => {
-          s.errorCode = 'CAIRN_E_ABORTED';
-          s.message = 'the coordinator restarted while this backup was in progress; nothing was completed in the bucket. Create a new Backup';
-          s.completionTimestamp = metaTime(new Date());
-        })) ctx.event('Warning', 'Interrupted', 'the coordinator restarted while this backup was in progress');
+        // The cache may be behind a run of this process that just ended: only the stored phase counts.
+        if ((await this.stored(b))?.status?.phase !== 'InProgress') return;
+        // No run of this process drives it: a previous coordinator (or leader) stopped while it
+        // ran. Run it again: jobs are idempotent up to the manifest, whose conditional write
+        // keeps a backup from completing twice, and a backup whose manifest exists is reported done.
+        ctx.event('Normal', 'Resumed', 'the coordinator that ran this backup stopped; running it again');
+        ctx.log.info('resuming a run left InProgress by a previous coordinator');
+        this.d.queue.claim(queueEntry(b, ctx.key));
+        this.start(b, ctx);
         return;
+      }
       default:
         return; // final, or Deleting (the deletion controller's)
     }
@@ -105,9 +126,20 @@ export class BackupReconciler implements PhaseReconciler<'Backup', BackupPhase> 
     return;
   }
 
+  /** The object as stored now (undefined when gone). */
+  private async stored(b: Backup): Promise<Backup | undefined> {
+    try {
+      const got = (await this.d.statusApi.getNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, plural: 'backups', namespace: b.metadata.namespace!, name: b.metadata.name! })) as Backup;
+      return got.metadata.uid === b.metadata.uid ? got : undefined;
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 404) return undefined;
+      throw err;
+    }
+  }
+
   private start(b: Backup, ctx: Ctx): void {
     const key = ctx.key;
-    this.d.runs.start(key, this.d.shutdown, (signal) => this.run(b, ctx, signal), (err) => ctx.log.error({ err }, 'backup run crashed'));
+    this.d.runs.start(key, this.d.shutdown, (signal) => this.run(b, ctx, signal).finally(() => this.d.queue.release(queueEntry(b, ctx.key).id)), (err) => ctx.log.error({ err }, 'backup run crashed'));
   }
 
   private async run(b: Backup, ctx: Ctx, signal: AbortSignal): Promise<void> {
@@ -173,4 +205,9 @@ export class BackupReconciler implements PhaseReconciler<'Backup', BackupPhase> 
     }
     return best?.name;
   }
+}
+
+/** The fair queue's entry of a Backup: one tenant per namespace. */
+export function queueEntry(b: Backup, key: string): QueueEntry {
+  return { id: `Backup/${key}`, tenant: b.metadata.namespace!, createdAt: isoTime(b.metadata.creationTimestamp) };
 }

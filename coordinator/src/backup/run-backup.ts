@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { Backup, BackupStatus } from '../../../common/src/crds.ts';
 import { CairnError, codeOf } from '../../../common/src/errors.ts';
-import { lineageId } from '../../../common/src/format/layout.ts';
-import type { VolumeRecord } from '../../../common/src/format/manifest.ts';
+import { lineageId, manifestKey } from '../../../common/src/format/layout.ts';
+import { decodeManifest, type VolumeRecord } from '../../../common/src/format/manifest.ts';
 import { writeManifest } from '../../../common/src/format/manifest-writer.ts';
 import type { Logger } from '../../../common/src/logger.ts';
 import { createS3Store } from '../../../common/src/store/object-store.ts';
@@ -58,6 +58,8 @@ export async function runBackup(deps: JobDeps, input: BackupRunInput): Promise<B
     signal.throwIfAborted();
     return { phase: 'Failed', errorCode: codeOf(err), message: `spec.storageLocation ${input.location.metadata.name}: ${(err as Error).message}` };
   }
+  const done = await completedEarlier(loc, name, progress, signal, log);
+  if (done) return done;
   const agents = await deps.agents.list();
   const agentNodes = [...agents.keys()];
 
@@ -112,6 +114,28 @@ export async function runBackup(deps: JobDeps, input: BackupRunInput): Promise<B
     const skipped = progress.volumes.filter((v) => v.phase === 'Skipped').length;
     const summary = `${records.length} volume(s) backed up${skipped ? `, ${skipped} skipped` : ''}${failed ? `, ${failed} failed` : ''}`;
     return failed > 0 ? { phase: 'PartiallyFailed', errorCode: 'CAIRN_E_VOLUME_REFUSED', message: `${summary}: see status.volumes` } : { phase: 'Completed', message: summary };
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * A previous run of this Backup (a coordinator that stopped, or a leader that lost its lease
+ * after writing the manifest but before the status) completed it: report that instead of
+ * running it again (the manifest's conditional write would refuse a second completion anyway).
+ */
+async function completedEarlier(loc: ResolvedLocation, name: string, progress: RunProgress, signal: AbortSignal, log: Logger): Promise<BackupOutcome | undefined> {
+  const store = createS3Store(storeConfigFor(loc, { logger: log }));
+  try {
+    const mk = manifestKey(name);
+    if (!(await store.headObject(mk, { signal }))) return undefined;
+    const manifest = decodeManifest(await store.getObject(mk, { signal }), mk, name, loc.encryptionKey?.reveal());
+    for (const v of manifest.volumes) {
+      const i = progress.add({ pvc: v.source?.namespace && v.source.namespace !== loc.namespace ? `${v.source.namespace}/${v.source.pvc ?? v.id}` : v.source?.pvc ?? v.id, phase: 'Completed', lineage: v.lineage, ...(v.source?.pod ? { pod: v.source.pod } : {}), ...(v.source?.node ? { node: v.source.node } : {}) });
+      progress.report(i, { bytesDone: v.bytes, totalBytes: v.bytes, filesDone: v.files, totalFiles: v.files });
+    }
+    log.info({ backup: name }, 'the manifest of this backup exists: a previous run completed it');
+    return { phase: 'Completed', message: `${manifest.volumes.length} volume(s) backed up (completed by a previous run of the coordinator)` };
   } finally {
     store.close();
   }

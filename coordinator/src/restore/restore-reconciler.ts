@@ -1,12 +1,13 @@
 // The Restore reconciler: New -> (FailedValidation | Queued) -> InProgress -> Completed |
 // PartiallyFailed | Failed, like the Backup's. The run (run-restore.ts) writes only into PVCs of
 // the Restore's own namespace, through its own helper pods.
-import { isRestoreFinal, type Backup, type BackupStorageLocation, type Restore, type RestorePhase, type RestoreStatus } from '../../../common/src/crds.ts';
+import { GROUP, VERSION, isRestoreFinal, type Backup, type BackupStorageLocation, type Restore, type RestorePhase, type RestoreStatus } from '../../../common/src/crds.ts';
 import { codeOf } from '../../../common/src/errors.ts';
 import type { JobDeps } from '../jobs/job-deps.ts';
 import { RunProgress, StatusTicker } from '../jobs/run-progress.ts';
 import type { RunRegistry } from '../jobs/run-registry.ts';
-import { metaTime, setCondition } from '../runtime/conditions.ts';
+import type { FairQueue, QueueEntry } from '../queue/fair-queue.ts';
+import { isoTime, metaTime, setCondition } from '../runtime/conditions.ts';
 import type { Informer } from '../runtime/informer.ts';
 import type { PhaseReconciler, ReconcileContext, ReconcileResult } from '../runtime/reconciler.ts';
 import { updateStatusWithRetry, type StatusApi } from '../runtime/status-writer.ts';
@@ -21,6 +22,7 @@ export interface RestoreReconcilerDeps {
   locations: Informer<BackupStorageLocation>;
   backups: Informer<Backup>;
   runs: RunRegistry;
+  queue: FairQueue;
   shutdown: AbortSignal;
 }
 
@@ -69,27 +71,62 @@ export class RestoreReconciler implements PhaseReconciler<'Restore', RestorePhas
         if (await ctx.transition(phase, 'Queued', (s) => { s.message = 'waiting for a job slot'; })) ctx.event('Normal', 'Queued', 'restore validated and queued');
         return;
       }
-      case 'Queued':
+      case 'Queued': {
+        const entry = queueEntry(r, ctx.key);
+        const offer = this.d.queue.offer(entry);
+        if (!offer.admitted) {
+          if (r.status?.queuePosition !== offer.position) {
+            await ctx.updateStatus((s) => {
+              if (s.phase !== 'Queued') return false;
+              s.queuePosition = offer.position;
+              s.message = `waiting for a job slot: position ${offer.position}`;
+            });
+          }
+          return;
+        }
         if (await ctx.transition('Queued', 'InProgress', (s) => {
           s.startTimestamp = metaTime(new Date());
           s.message = 'reading the backup';
           delete s.queuePosition;
         })) {
           ctx.event('Normal', 'Started', 'restore started');
-          this.d.runs.start(ctx.key, this.d.shutdown, (signal) => this.run(r, ctx, signal), (err) => ctx.log.error({ err }, 'restore run crashed'));
+          this.start(r, ctx);
+        } else {
+          this.d.queue.release(entry.id);
         }
         return;
-      case 'InProgress':
+      }
+      case 'InProgress': {
         if (this.d.runs.has(ctx.key)) return;
-        if (await ctx.transition('InProgress', 'Failed', (s) => {
-          s.errorCode = 'CAIRN_E_ABORTED';
-          s.message = 'the coordinator restarted while this restore was in progress; the target volumes may be partly written. Create a new Restore';
-          s.completionTimestamp = metaTime(new Date());
-        })) ctx.event('Warning', 'Interrupted', 'the coordinator restarted while this restore was in progress');
+        // The cache may be behind a run of this process that just ended: only the stored phase counts.
+        if ((await this.stored(r))?.status?.phase !== 'InProgress') return;
+        // No run of this process drives it: a previous coordinator (or leader) stopped while it
+        // ran. Run it again: jobs are idempotent up to the manifest, whose conditional write
+        // keeps a restore from completing twice, and a restore whose manifest exists is reported done.
+        ctx.event('Normal', 'Resumed', 'the coordinator that ran this restore stopped; running it again');
+        ctx.log.info('resuming a run left InProgress by a previous coordinator');
+        this.d.queue.claim(queueEntry(r, ctx.key));
+        this.start(r, ctx);
         return;
+      }
       default:
         return;
     }
+  }
+
+  /** The object as stored now (undefined when gone). */
+  private async stored(r: Restore): Promise<Restore | undefined> {
+    try {
+      const got = (await this.d.statusApi.getNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, plural: 'restores', namespace: r.metadata.namespace!, name: r.metadata.name! })) as Restore;
+      return got.metadata.uid === r.metadata.uid ? got : undefined;
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  private start(r: Restore, ctx: Ctx): void {
+    this.d.runs.start(ctx.key, this.d.shutdown, (signal) => this.run(r, ctx, signal).finally(() => this.d.queue.release(queueEntry(r, ctx.key).id)), (err) => ctx.log.error({ err }, 'restore run crashed'));
   }
 
   private async run(r: Restore, ctx: Ctx, signal: AbortSignal): Promise<void> {
@@ -136,4 +173,9 @@ export class RestoreReconciler implements PhaseReconciler<'Restore', RestorePhas
     });
     if (res?.written) ctx.event(final === 'Completed' ? 'Normal' : 'Warning', final, outcome.message ?? final);
   }
+}
+
+/** The fair queue's entry of a Restore: one tenant per namespace. */
+export function queueEntry(r: Restore, key: string): QueueEntry {
+  return { id: `Restore/${key}`, tenant: r.metadata.namespace!, createdAt: isoTime(r.metadata.creationTimestamp) };
 }

@@ -19,6 +19,11 @@ const typePattern = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-
 const maxMessage = 32_768;
 
 /** RFC 3339 with second precision, as metav1.Time serialises. */
+/** A metadata timestamp as RFC 3339 text: the API sends text, client-node's types say Date. */
+export function isoTime(t: string | Date | undefined): string {
+  return t === undefined ? '' : typeof t === 'string' ? t : t.toISOString();
+}
+
 export function metaTime(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
