@@ -94,6 +94,12 @@ describe('cancellation', () => {
     const agent = coordinatorTo(cluster, 'node-2');
     try {
       await waitFor('the agent job of doomed to run', async () => (await agent.nodeStatus()).activeJobs.some((j) => j.identity?.ownerName === 'doomed'), { timeoutMs: 60_000, intervalMs: 100 });
+      // Progress shows in status while the backup runs (written every 2 s).
+      const running = await waitFor('progress in the status of doomed', async () => {
+        const cr = await b.get('backups', 'doomed');
+        return cr.status?.phase === 'InProgress' && (cr.status.progress?.bytesDone ?? 0) > 0 ? cr : undefined;
+      }, { timeoutMs: 10_000, intervalMs: 200 });
+      expect(running.status!.volumes![0]).toMatchObject({ pvc: 'big', phase: 'InProgress', node: 'node-2' });
       await b.objects.deleteNamespacedCustomObject({ group: 'cairn.dev', version: 'v1alpha1', namespace: b.namespace, plural: 'backups', name: 'doomed' });
       const stoppedAt = Date.now();
       await waitFor('the agent job to stop', async () => !(await agent.nodeStatus()).activeJobs.some((j) => j.identity?.ownerName === 'doomed'), { timeoutMs: 15_000, intervalMs: 100 });
