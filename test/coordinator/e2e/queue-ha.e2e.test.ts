@@ -2,33 +2,25 @@
 // coordinators have an admin namespace of their own (the agents stay in cairn-system) and a Lease
 // of their own, so they never meet the coordinator of tenants.e2e.test.ts, which may run at the
 // same time.
-import { join } from 'node:path';
 import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { fillRandom, coordinatorTo } from '../../agent/agent-fixtures.ts';
 import { s3As } from '../../harness/clients.ts';
-import { createNamespaces } from '../../harness/cluster.ts';
-import { startCoordinator, type RunningCoordinator } from '../../harness/coordinator.ts';
+import type { RunningCoordinator } from '../../harness/coordinator.ts';
 import { waitFor } from '../../harness/wait.ts';
-import { checksums, Tenant, unique, writeTree } from './tenant-fixtures.ts';
+import { checksums, isolatedCoordinator, Tenant, unique, writeTree } from './tenant-fixtures.ts';
 
 const cluster = inject('cluster');
 const u = unique();
-const adminNs = `cq${u}-admin`;
 const a = new Tenant(cluster, `cq${u}-a`, 'team-a-admin', 'team-a');
 const b = new Tenant(cluster, `cq${u}-b`, 'team-b-admin', 'team-b');
 const final = ['Completed', 'PartiallyFailed', 'Failed', 'FailedValidation'];
 const coordinators: RunningCoordinator[] = [];
 
-function start(n: number, ready: 'coordinator started' | 'waiting for leadership'): Promise<RunningCoordinator> {
-  return startCoordinator(cluster, {
-    runDir: join(cluster.runDir, `coordinator-${u}-${n}`), watchNamespaces: [`cq${u}-*`], readyMessage: ready,
-    extraArgs: ['--admin-namespace', adminNs, '--agent-namespace', cluster.adminNamespace, '--lease-name', `cairn-${u}`, '--jobs-per-tenant', '1'],
-  }).then((c) => {
-    coordinators.push(c);
-    return c;
-  });
+async function start(n: number, ready: 'coordinator started' | 'waiting for leadership'): Promise<RunningCoordinator> {
+  const c = await isolatedCoordinator(cluster, `cq${u}`, n, { ready, extraArgs: ['--jobs-per-tenant', '1'] });
+  coordinators.push(c);
+  return c;
 }
 
 async function uploadsLeft(tenant: string, prefix: string): Promise<number> {
@@ -42,14 +34,6 @@ async function manifests(tenant: string, prefix: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  await createNamespaces(a.admin, [adminNs]);
-  // What an admin grants when the coordinator's namespace is not cairn-system: its Lease there.
-  const rbac = a.admin.makeApiClient(RbacAuthorizationV1Api);
-  await rbac.createNamespacedRole({ namespace: adminNs, body: { metadata: { name: 'leases' }, rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }] } });
-  await rbac.createNamespacedRoleBinding({
-    namespace: adminNs,
-    body: { metadata: { name: 'leases' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'leases' }, subjects: [{ kind: 'ServiceAccount', name: 'cairn-coordinator', namespace: cluster.adminNamespace }] },
-  });
   await Promise.all([a.setUp(), b.setUp()]);
   await start(1, 'coordinator started');
   await Promise.all([a.location('main'), b.location('main')]);

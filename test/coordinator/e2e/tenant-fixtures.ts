@@ -7,6 +7,7 @@ import { lstat, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'n
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { kubeAs } from '../../harness/clients.ts';
+import { startCoordinator, type RunningCoordinator } from '../../harness/coordinator.ts';
 import { createNamespaces, type ClusterInfo } from '../../harness/cluster.ts';
 import { isNotFound } from '../../harness/kube-errors.ts';
 import { csiBackingDir } from '../../harness/sim/kubelet.ts';
@@ -212,4 +213,26 @@ export async function checksums(dir: string): Promise<Map<string, string>> {
   };
   await walk('');
   return out;
+}
+
+/**
+ * A coordinator of its own for a suite that runs beside others: its own admin namespace (with the
+ * Role for its Lease that an admin grants there), its own Lease, the agents of cairn-system, and
+ * only the namespaces `<prefix>-*`. `n` tells several processes of one suite apart.
+ */
+export async function isolatedCoordinator(cluster: ClusterInfo, prefix: string, n: number, o: { ready?: 'coordinator started' | 'waiting for leadership'; extraArgs?: string[] } = {}): Promise<RunningCoordinator> {
+  const adminNs = `${prefix}-admin`;
+  const admin = kubeAs(cluster, 'admin');
+  await createNamespaces(admin, [adminNs]);
+  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+  const body = {
+    role: { metadata: { name: 'leases' }, rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }] },
+    binding: { metadata: { name: 'leases' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'leases' }, subjects: [{ kind: 'ServiceAccount', name: 'cairn-coordinator', namespace: cluster.adminNamespace }] },
+  };
+  await rbac.createNamespacedRole({ namespace: adminNs, body: body.role }).catch((err: unknown) => { if ((err as { code?: number }).code !== 409) throw err; });
+  await rbac.createNamespacedRoleBinding({ namespace: adminNs, body: body.binding }).catch((err: unknown) => { if ((err as { code?: number }).code !== 409) throw err; });
+  return startCoordinator(cluster, {
+    runDir: join(cluster.runDir, `coordinator-${prefix}-${n}`), watchNamespaces: [`${prefix}-*`], readyMessage: o.ready ?? 'coordinator started',
+    extraArgs: ['--admin-namespace', adminNs, '--agent-namespace', cluster.adminNamespace, '--lease-name', `cairn-${prefix}`, ...(o.extraArgs ?? [])],
+  });
 }
