@@ -4,7 +4,7 @@
 // the volumes, the totals, completionTimestamp and expiration. Synced Backups (found in a bucket
 // by the location's sync) are never run: they arrive Completed.
 import { GROUP, LABEL_SYNCED, VERSION, isBackupFinal, type Backup, type BackupPhase, type BackupStatus, type BackupStorageLocation } from '../../../common/src/crds.ts';
-import { codeOf } from '../../../common/src/errors.ts';
+import { describeError } from '../jobs/errors.ts';
 import type { JobDeps } from '../jobs/job-deps.ts';
 import { RunProgress, StatusTicker } from '../jobs/run-progress.ts';
 import type { RunRegistry } from '../jobs/run-registry.ts';
@@ -168,7 +168,7 @@ export class BackupReconciler implements PhaseReconciler<'Backup', BackupPhase> 
     } catch (err) {
       outcome = signal.aborted
         ? { phase: 'Failed', errorCode: 'CAIRN_E_ABORTED', message: `the backup was cancelled: ${String((signal.reason as Error | undefined)?.message ?? signal.reason)}` }
-        : { phase: 'Failed', errorCode: codeOf(err), message: (err as Error).message };
+        : { phase: 'Failed', errorCode: describeError(err).code, message: describeError(err).message };
     }
     await ticker.stop();
     if (this.d.shutdown.aborted) return; // the next coordinator fails it as interrupted

@@ -13,6 +13,8 @@ import { writeManifest } from '../../../common/src/format/manifest-writer.ts';
 import type { Logger } from '../../../common/src/logger.ts';
 import { createS3Store } from '../../../common/src/store/object-store.ts';
 import { createHelperPod, deleteHelperPod, ownerOf, waitForRunning } from '../jobs/helper-pods.ts';
+import { callAgent } from '../jobs/agent-call.ts';
+import { describeError } from '../jobs/errors.ts';
 import { forEachLimited, type JobDeps } from '../jobs/job-deps.ts';
 import type { RunProgress } from '../jobs/run-progress.ts';
 import { agentStorageTarget, resolveLocation, storeConfigFor, type ResolvedLocation } from '../location/validate-location.ts';
@@ -56,7 +58,8 @@ export async function runBackup(deps: JobDeps, input: BackupRunInput): Promise<B
     loc = await resolveLocation(input.location, deps.location);
   } catch (err) {
     signal.throwIfAborted();
-    return { phase: 'Failed', errorCode: codeOf(err), message: `spec.storageLocation ${input.location.metadata.name}: ${(err as Error).message}` };
+    const d = describeError(err, `spec.storageLocation ${input.location.metadata.name}`);
+    return { phase: 'Failed', errorCode: d.code, message: d.message };
   }
   const done = await completedEarlier(loc, name, progress, signal, log);
   if (done) return done;
@@ -108,7 +111,7 @@ export async function runBackup(deps: JobDeps, input: BackupRunInput): Promise<B
       const code = codeOf(err);
       const why = code === 'CAIRN_E_STORE_EXISTS'
         ? `a backup named ${name} already exists in the bucket (its manifest is there); a Backup name is used once per location`
-        : `writing the manifest failed: ${(err as Error).message}`;
+        : describeError(err, 'writing the manifest failed').message;
       return { phase: 'Failed', errorCode: code, message: why };
     }
     const skipped = progress.volumes.filter((v) => v.phase === 'Skipped').length;
@@ -164,7 +167,7 @@ async function backupVolume(deps: JobDeps, input: BackupRunInput, loc: ResolvedL
       const conn = await deps.agents.connect(ready.pod.node);
       const volumeId = volumeIdOf(backup.metadata.namespace!, w.namespace, ready.pvc);
       const parent = input.parentOf(lineage);
-      const job = (parentBackup: string | undefined) => conn.backup({
+      const job = (parentBackup: string | undefined) => callAgent(ready.pod.node, () => conn.backup({
         identity: { jobId: randomUUID(), namespace: w.namespace, ownerKind: 'Backup', ownerName: backup.metadata.name!, attempt: 1 },
         volume: ready.volume,
         storage: agentStorageTarget(loc),
@@ -176,7 +179,8 @@ async function backupVolume(deps: JobDeps, input: BackupRunInput, loc: ResolvedL
       }, {
         signal,
         onProgress: (p) => progress.report(w.index, { bytesDone: Number(p.bytesDone), totalBytes: Number(p.totalBytes), filesDone: Number(p.filesDone), totalFiles: Number(p.totalFiles) }),
-      });
+        onAccepted: () => progress.update(w.index, { message: undefined }),
+      }), { signal, onWait: (why) => progress.update(w.index, { message: why }) });
       let result = await job(parent);
       if (!result.ok && parent && (result.errorCode === 'CAIRN_E_NOT_FOUND' || result.errorCode === 'CAIRN_E_STORE_NOT_FOUND')) {
         log.warn({ parent, code: result.errorCode }, 'parent backup unusable; backing up in full');
@@ -202,7 +206,8 @@ async function backupVolume(deps: JobDeps, input: BackupRunInput, loc: ResolvedL
   } catch (err) {
     signal.throwIfAborted();
     log.warn({ err }, 'volume backup failed');
-    progress.update(w.index, { phase: 'Failed', errorCode: codeOf(err), message: (err as Error).message.slice(0, 1024) });
+    const d = describeError(err);
+    progress.update(w.index, { phase: 'Failed', errorCode: d.code, message: d.message });
     return undefined;
   } finally {
     if (helper) await deleteHelperPod(deps.core, w.namespace, helper).catch((err: unknown) => log.warn({ err, pod: helper }, 'deleting the helper pod failed; garbage collection removes it with the Backup'));
@@ -212,7 +217,7 @@ async function backupVolume(deps: JobDeps, input: BackupRunInput, loc: ResolvedL
 /** Starts a helper pod for the PVC and resolves the volume again through it. */
 async function startHelper(deps: JobDeps, input: BackupRunInput, pvc: V1PersistentVolumeClaim, w: VolumeWork): Promise<{ helper: string; ready: ReadyVolume }> {
   const agentNodes = [...(await deps.agents.list()).keys()];
-  const pod = await createHelperPod(deps.core, { pvc, owner: ownerOf('Backup', input.backup), nodes: agentNodes, readOnly: true, ...(deps.helperImage ? { image: deps.helperImage } : {}) });
+  const pod = await createHelperPod(deps.core, { pvc, owner: ownerOf('Backup', input.backup), ownerNamespace: input.backup.metadata.namespace!, nodes: agentNodes, readOnly: true, ...(deps.helperImage ? { image: deps.helperImage } : {}) }, { signal: input.signal });
   const helper = pod.metadata!.name!;
   input.progress.update(w.index, { pod: helper, message: 'waiting for the helper pod that mounts this PVC' });
   await waitForRunning(deps.core, w.namespace, helper, { timeoutMs: deps.helperTimeoutMs, signal: input.signal });

@@ -7,6 +7,7 @@ import type { CoreV1Api, V1OwnerReference, V1PersistentVolumeClaim, V1Pod } from
 import { API_VERSION } from '../../../common/src/crds.ts';
 import { CairnError } from '../../../common/src/errors.ts';
 import { helperPodSpec } from '../resolve/helper-pod.ts';
+import { helperLabel } from '../resolve/types.ts';
 
 export function httpCode(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | null)?.code;
@@ -17,26 +18,51 @@ export function ownerOf(kind: 'Backup' | 'Restore', obj: { metadata: { name?: st
   return { apiVersion: API_VERSION, kind, name: obj.metadata.name!, uid: obj.metadata.uid!, controller: true, blockOwnerDeletion: true };
 }
 
+/** On every helper pod: the uid of the Backup or Restore it serves (owner references cannot cross namespaces). */
+export const helperOwnerAnnotation = 'cairn.dev/owner-uid';
+
 export interface HelperPodRequest {
   pvc: V1PersistentVolumeClaim;
   owner: V1OwnerReference;
+  /** The owner's namespace: an owner reference is set only in it (the garbage collector deletes a pod whose owner is not in its namespace at once). */
+  ownerNamespace: string;
   nodes: readonly string[];
   readOnly: boolean;
   image?: string;
 }
 
-/** Creates the helper pod (an existing one of the same name and owner is reused). */
-export async function createHelperPod(core: CoreV1Api, r: HelperPodRequest): Promise<V1Pod> {
-  const spec = helperPodSpec(r.pvc, { nodes: r.nodes, readOnly: r.readOnly, ownerReference: r.owner, ...(r.image ? { image: r.image } : {}) });
+/**
+ * Creates the helper pod; one of the same name and owner is reused. The name is fixed per PVC, so
+ * a helper of an earlier run (another Backup or Restore of the same PVC) may still be going away:
+ * wait for it to be gone, for up to `timeoutMs`.
+ */
+export async function createHelperPod(core: CoreV1Api, r: HelperPodRequest, o: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<V1Pod> {
   const namespace = r.pvc.metadata!.namespace!;
-  try {
-    return await core.createNamespacedPod({ namespace, body: spec });
-  } catch (err) {
-    if (httpCode(err) !== 409) throw new CairnError('CAIRN_E_INTERNAL', `creating helper pod ${spec.metadata!.name} for PVC ${r.pvc.metadata!.name} failed${httpCode(err) ? ` (HTTP ${httpCode(err)})` : ''}`, { cause: err });
-    const existing = await core.readNamespacedPod({ namespace, name: spec.metadata!.name! });
-    const owned = (existing.metadata?.ownerReferences ?? []).some((o) => o.uid === r.owner.uid);
-    if (!owned) throw new CairnError('CAIRN_E_VOLUME_REFUSED', `a pod named ${spec.metadata!.name} exists in ${namespace} and is not Cairn's helper for this ${r.owner.kind}`);
-    return existing;
+  const spec = helperPodSpec(r.pvc, { nodes: r.nodes, readOnly: r.readOnly, ...(namespace === r.ownerNamespace ? { ownerReference: r.owner } : {}), ...(r.image ? { image: r.image } : {}) });
+  spec.metadata!.annotations = { ...spec.metadata!.annotations, [helperOwnerAnnotation]: r.owner.uid };
+  const name = spec.metadata!.name!;
+  const deadline = Date.now() + (o.timeoutMs ?? 60_000);
+  for (;;) {
+    o.signal?.throwIfAborted();
+    try {
+      return await core.createNamespacedPod({ namespace, body: spec });
+    } catch (err) {
+      if (httpCode(err) !== 409) throw new CairnError('CAIRN_E_INTERNAL', `creating helper pod ${name} for PVC ${r.pvc.metadata!.name} failed${httpCode(err) ? ` (HTTP ${httpCode(err)})` : ''}`, { cause: err });
+    }
+    let existing: V1Pod | undefined;
+    try {
+      existing = await core.readNamespacedPod({ namespace, name });
+    } catch (err) {
+      if (httpCode(err) !== 404) throw err; // gone between the two calls: create again
+    }
+    if (existing) {
+      if (existing.metadata?.annotations?.[helperOwnerAnnotation] === r.owner.uid && !existing.metadata?.deletionTimestamp) return existing;
+      const ours = existing.metadata?.labels?.[helperLabel] === 'true';
+      if (!ours) throw new CairnError('CAIRN_E_VOLUME_REFUSED', `a pod named ${name} exists in ${namespace} and is not Cairn's helper for this ${r.owner.kind}`);
+      if (!existing.metadata?.deletionTimestamp) await deleteHelperPod(core, namespace, name); // another run's helper, left behind
+    }
+    if (Date.now() > deadline) throw new CairnError('CAIRN_E_VOLUME_NOT_READY', `helper pod ${name} of an earlier run of PVC ${r.pvc.metadata!.name} did not go away`);
+    await sleep(300, undefined, o.signal ? { signal: o.signal } : {});
   }
 }
 

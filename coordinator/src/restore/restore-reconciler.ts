@@ -2,7 +2,7 @@
 // PartiallyFailed | Failed, like the Backup's. The run (run-restore.ts) writes only into PVCs of
 // the Restore's own namespace, through its own helper pods.
 import { GROUP, VERSION, isRestoreFinal, type Backup, type BackupStorageLocation, type Restore, type RestorePhase, type RestoreStatus } from '../../../common/src/crds.ts';
-import { codeOf } from '../../../common/src/errors.ts';
+import { describeError } from '../jobs/errors.ts';
 import type { JobDeps } from '../jobs/job-deps.ts';
 import { RunProgress, StatusTicker } from '../jobs/run-progress.ts';
 import type { RunRegistry } from '../jobs/run-registry.ts';
@@ -152,7 +152,7 @@ export class RestoreReconciler implements PhaseReconciler<'Restore', RestorePhas
     } catch (err) {
       outcome = signal.aborted
         ? { phase: 'Failed', errorCode: 'CAIRN_E_ABORTED', message: `the restore was cancelled: ${String((signal.reason as Error | undefined)?.message ?? signal.reason)}` }
-        : { phase: 'Failed', errorCode: codeOf(err), message: (err as Error).message };
+        : { phase: 'Failed', errorCode: describeError(err).code, message: describeError(err).message };
     }
     await ticker.stop();
     if (this.d.shutdown.aborted) return;

@@ -6,12 +6,14 @@
 // cluster, everything lands in the Restore's own namespace.
 import { randomUUID } from 'node:crypto';
 import type { Restore, RestoreStatus, BackupStorageLocation, Backup } from '../../../common/src/crds.ts';
-import { CairnError, codeOf } from '../../../common/src/errors.ts';
+import { CairnError } from '../../../common/src/errors.ts';
 import { manifestKey } from '../../../common/src/format/layout.ts';
 import { decodeManifest, type VolumeRecord } from '../../../common/src/format/manifest.ts';
 import type { Logger } from '../../../common/src/logger.ts';
 import { createS3Store, type ObjectStore } from '../../../common/src/store/object-store.ts';
 import { createHelperPod, deleteHelperPod, ownerOf, waitForRunning } from '../jobs/helper-pods.ts';
+import { callAgent } from '../jobs/agent-call.ts';
+import { describeError } from '../jobs/errors.ts';
 import { forEachLimited, type JobDeps } from '../jobs/job-deps.ts';
 import type { RunProgress } from '../jobs/run-progress.ts';
 import { readOnlyStore } from '../location/read-only-store.ts';
@@ -49,7 +51,8 @@ export async function runRestore(deps: JobDeps, input: RestoreRunInput): Promise
     loc = await resolveLocation(input.location, deps.location);
   } catch (err) {
     signal.throwIfAborted();
-    return { phase: 'Failed', errorCode: codeOf(err), message: `the Backup's location ${input.location.metadata.name}: ${(err as Error).message}` };
+    const d = describeError(err, `the Backup's location ${input.location.metadata.name}`);
+    return { phase: 'Failed', errorCode: d.code, message: d.message };
   }
   const raw = createS3Store(storeConfigFor(loc, { logger: log }));
   const store: ObjectStore = readOnlyStore(raw, `${loc.namespace}/${loc.name}`); // a restore never writes to the bucket
@@ -60,7 +63,8 @@ export async function runRestore(deps: JobDeps, input: RestoreRunInput): Promise
       volumes = decodeManifest(await store.getObject(mk, { signal }), mk, backupName, loc.encryptionKey?.reveal()).volumes;
     } catch (err) {
       signal.throwIfAborted();
-      return { phase: 'Failed', errorCode: codeOf(err), message: `reading the manifest of backup ${backupName} failed: ${(err as Error).message}` };
+      const d = describeError(err, `reading the manifest of backup ${backupName} failed`);
+      return { phase: 'Failed', errorCode: d.code, message: d.message };
     }
     const include = restore.spec.includeVolumes;
     const targets = new Map((restore.spec.targets ?? []).map((t) => [t.volume, t.pvc]));
@@ -105,7 +109,7 @@ async function restoreVolume(deps: JobDeps, input: RestoreRunInput, loc: Resolve
     if (created) progress.update(w.index, { message: `created PVC ${w.target}` });
     await refuseIfMounted(deps.core, pvc);
     const agentNodes = [...(await deps.agents.list()).keys()];
-    const pod = await createHelperPod(deps.core, { pvc, owner, nodes: agentNodes, readOnly: false, ...(deps.helperImage ? { image: deps.helperImage } : {}) });
+    const pod = await createHelperPod(deps.core, { pvc, owner, ownerNamespace: ns, nodes: agentNodes, readOnly: false, ...(deps.helperImage ? { image: deps.helperImage } : {}) }, { signal });
     helper = pod.metadata!.name!;
     progress.update(w.index, { pod: helper, message: 'waiting for the helper pod that mounts the target PVC' });
     const running = await waitForRunning(deps.core, ns, helper, { timeoutMs: deps.helperTimeoutMs, signal });
@@ -122,7 +126,7 @@ async function restoreVolume(deps: JobDeps, input: RestoreRunInput, loc: Resolve
     const release = await deps.slots.acquire(resolved.pod.node, signal);
     try {
       const conn = await deps.agents.connect(resolved.pod.node);
-      const result = await conn.restore({
+      const result = await callAgent(resolved.pod.node, () => conn.restore({
         identity: { jobId: randomUUID(), namespace: ns, ownerKind: 'Restore', ownerName: restore.metadata.name!, attempt: 1 },
         volume: resolved.volume,
         storage: agentStorageTarget(loc),
@@ -133,7 +137,8 @@ async function restoreVolume(deps: JobDeps, input: RestoreRunInput, loc: Resolve
       }, {
         signal,
         onProgress: (p) => progress.report(w.index, { bytesDone: Number(p.bytesDone), filesDone: Number(p.filesDone), ...(Number(p.totalBytes) > 0 ? { totalBytes: Number(p.totalBytes), totalFiles: Number(p.totalFiles) } : {}) }),
-      });
+        onAccepted: () => progress.update(w.index, { message: undefined }),
+      }), { signal, onWait: (why) => progress.update(w.index, { message: why }) });
       if (!result.ok) {
         progress.update(w.index, { phase: 'Failed', errorCode: result.errorCode || 'CAIRN_E_INTERNAL', message: result.message.slice(0, 1024) });
         return;
@@ -146,7 +151,8 @@ async function restoreVolume(deps: JobDeps, input: RestoreRunInput, loc: Resolve
   } catch (err) {
     signal.throwIfAborted();
     log.warn({ err }, 'volume restore failed');
-    progress.update(w.index, { phase: 'Failed', errorCode: codeOf(err), message: (err as Error).message.slice(0, 1024) });
+    const d = describeError(err);
+    progress.update(w.index, { phase: 'Failed', errorCode: d.code, message: d.message });
   } finally {
     if (helper) await deleteHelperPod(deps.core, ns, helper).catch((err: unknown) => log.warn({ err, pod: helper }, 'deleting the helper pod failed; garbage collection removes it with the Restore'));
   }

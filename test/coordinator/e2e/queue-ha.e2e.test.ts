@@ -59,7 +59,7 @@ describe('fair queue', () => {
     await b.backup('q1', { storageLocation: 'main', includeVolumes: ['small'] });
     const as = await Promise.all([1, 2, 3, 4, 5].map((i) => a.waitPhase('backups', `q${i}`, final, 120_000)));
     const b1 = await b.waitPhase('backups', 'q1', final);
-    for (const x of [...as, b1]) expect(x.status?.phase).toBe('Completed');
+    for (const x of [...as, b1]) expect(x.status?.phase, JSON.stringify(x.status)).toBe('Completed');
     const t = (cr: typeof b1, f: 'startTimestamp' | 'completionTimestamp') => Date.parse((cr.status as Record<string, string>)[f]!);
     // Per tenant one at a time (--jobs-per-tenant 1): each of a's starts after the previous ended.
     for (let i = 1; i < 5; i++) expect(t(as[i]!, 'startTimestamp')).toBeGreaterThanOrEqual(t(as[i - 1]!, 'completionTimestamp'));
