@@ -5,11 +5,13 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import type { Backup, BackupStorageLocation, Restore } from '../../common/src/crds.ts';
+import type { Backup, BackupStorageLocation, DeleteBackupRequest, Restore, Schedule } from '../../common/src/crds.ts';
 import { createLogger } from '../../common/src/logger.ts';
 import { AgentDirectory } from './agents/agent-directory.ts';
 import { BackupReconciler } from './backup/backup-reconciler.ts';
 import { parseConfig } from './config.ts';
+import { DeleteBackupRequestReconciler, requestsToRecheck } from './deletion/delete-backup-reconciler.ts';
+import { ExpiryLoop } from './deletion/expiry.ts';
 import type { JobDeps } from './jobs/job-deps.ts';
 import { NodeSlots } from './jobs/node-slots.ts';
 import { FairQueue } from './queue/fair-queue.ts';
@@ -24,6 +26,7 @@ import { Informer, objectKey } from './runtime/informer.ts';
 import { namespaceFilter } from './runtime/namespace-filter.ts';
 import { cairnResource } from './runtime/resources.ts';
 import { tenantLabelDefault } from './resolve/types.ts';
+import { ScheduleReconciler, scheduleBackupsWatch } from './schedule/schedule-reconciler.ts';
 import { syncBackups } from './sync/sync-backups.ts';
 
 const config = parseConfig(process.argv.slice(2), process.env);
@@ -45,6 +48,8 @@ const namespaces = namespaceFilter({ patterns: config.watchNamespaces, adminName
 const locations = new Informer<BackupStorageLocation>({ kubeConfig: kc, resource: cairnResource('BackupStorageLocation'), namespaces, logger });
 const backups = new Informer<Backup>({ kubeConfig: kc, resource: cairnResource('Backup'), namespaces, logger });
 const restores = new Informer<Restore>({ kubeConfig: kc, resource: cairnResource('Restore'), namespaces, logger });
+const schedules = new Informer<Schedule>({ kubeConfig: kc, resource: cairnResource('Schedule'), namespaces, logger });
+const deleteRequests = new Informer<DeleteBackupRequest>({ kubeConfig: kc, resource: cairnResource('DeleteBackupRequest'), namespaces, logger });
 const events = new EventRecorder({ kubeConfig: kc, controller: 'cairn.dev/coordinator', instance, clusterScopedNamespace: config.adminNamespace, logger });
 
 const agents = new AgentDirectory(kc, {
@@ -74,7 +79,7 @@ await refreshAgents();
 const agentTimer = setInterval(() => void refreshAgents(), 10_000);
 agentTimer.unref();
 // The controller is built after the queue (its reconcilers need the queue); the queue enqueues through it.
-const wired: { controller?: Controller; running?: Promise<void> } = {};
+const wired: { controller?: Controller; running?: Promise<void>; expiring?: Promise<void> } = {};
 const enqueueRun = (id: string): void => {
   const [kind, ...rest] = id.split('/');
   wired.controller?.enqueue(kind!, rest.join('/'));
@@ -93,6 +98,8 @@ restores.on({ delete: (r) => { restoreRuns.abort(objectKey(r)); queue.withdraw(`
 
 const backupReconciler = new BackupReconciler({ jobs, statusApi: api, locations, backups, runs: backupRuns, queue, defaultTtlMs: config.defaultBackupTtlMs, shutdown: shutdown.signal });
 const restoreReconciler = new RestoreReconciler({ jobs, statusApi: api, locations, backups, runs: restoreRuns, queue, shutdown: shutdown.signal });
+const scheduleReconciler = new ScheduleReconciler({ api, backups, deleteRequests });
+const deletionReconciler = new DeleteBackupRequestReconciler({ api, backups, locations, restores, location: locationDeps });
 const locationReconciler = new LocationReconciler({
   location: locationDeps, backups, defaultSyncPeriodMs: config.defaultSyncPeriodMs,
   sync: (r) => syncBackups({ ...r, api, limit: config.syncedBackupLimit }),
@@ -103,6 +110,11 @@ const ctl = new Controller({
     phaseReconcilerBinding(locationReconciler, { informer: locations, api, events, logger }, { concurrency: 4 }),
     phaseReconcilerBinding(backupReconciler, { informer: backups, api, events, logger }, { concurrency: 8 }),
     phaseReconcilerBinding(restoreReconciler, { informer: restores, api, events, logger }, { concurrency: 8 }),
+    phaseReconcilerBinding(scheduleReconciler, { informer: schedules, api, events, logger }, { concurrency: 4, watches: [scheduleBackupsWatch(backups, schedules)] }),
+    phaseReconcilerBinding(deletionReconciler, { informer: deleteRequests, api, events, logger }, {
+      concurrency: 4,
+      watches: [{ informer: backups, keys: requestsToRecheck(deleteRequests) }, { informer: restores, keys: requestsToRecheck(deleteRequests) }],
+    }),
   ],
 });
 wired.controller = ctl;
@@ -111,7 +123,7 @@ const stop = async (signal: string): Promise<void> => {
   logger.info({ signal }, 'stopping');
   shutdown.abort(new Error(`coordinator stopping (${signal})`));
   await wired.running?.catch((err: unknown) => logger.error({ err }, 'controller failed'));
-  await Promise.all([backupRuns.drain(), restoreRuns.drain()]);
+  await Promise.all([backupRuns.drain(), restoreRuns.drain(), wired.expiring]);
   await elector.release();
   clearInterval(agentTimer);
   agents.close();
@@ -134,6 +146,9 @@ try {
 }
 logger.info({ identity: elector.identity }, 'leading');
 wired.running = ctl.run(shutdown.signal);
+// Expired Backups get a DeleteBackupRequest (those of a Schedule with a retention are left to it).
+wired.expiring = new ExpiryLoop({ backups, requests: deleteRequests, schedules, api, intervalMs: 60_000, logger }).run(shutdown.signal)
+  .catch((err: unknown) => logger.error({ err }, 'the expiry loop stopped'));
 wired.running.catch((err: unknown) => {
   logger.fatal({ err }, 'controller failed');
   process.exit(1);

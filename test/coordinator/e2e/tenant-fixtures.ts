@@ -110,7 +110,7 @@ export class Tenant {
     });
   }
 
-  async create(plural: string, body: { metadata: { name: string; namespace?: string } } & Record<string, unknown>): Promise<Cr> {
+  async create(plural: string, body: { metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } } & Record<string, unknown>): Promise<Cr> {
     return (await this.objects.createNamespacedCustomObject({ group, version, namespace: this.namespace, plural, body })) as Cr;
   }
 
