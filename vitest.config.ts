@@ -10,7 +10,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['common/**/*.test.ts', 'coordinator/**/*.test.ts', 'agent/**/*.test.ts', 'test/**/*.test.ts'],
+          include: ['common/**/*.test.ts', 'coordinator/**/*.test.ts', 'agent/**/*.test.ts', 'cli/**/*.test.ts', 'test/**/*.test.ts'],
           exclude: ['**/node_modules/**', '**/*.e2e.test.ts'],
           environment: 'node',
         },

@@ -11,6 +11,7 @@ import { renderResultsMd } from './results-md.ts';
 import { toolNames, type ToolName } from './tools/tool.ts';
 
 const usage = `usage: npm run bench -- engine [--quick] [--runs N] [--datasets D1,D2,D3] [--tools cairn,restic,kopia] [--work-dir DIR] [--op-timeout MIN]
+       npm run bench -- coordinator [--tenants 200] [--nodes 4] [--work-dir DIR]   (issue 6; bench/coordinator/)
        npm run bench -- render      (rewrite RESULTS.md from bench/results/*.json)
   --quick      scaled-down datasets (D1 256 MiB, D2 10k files, D3 50k files), 1 run unless --runs
   --runs N     runs per dataset; medians are reported (default 3)
@@ -27,6 +28,7 @@ function list<T extends string>(value: string | undefined, allowed: readonly T[]
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
+  if (argv[0] === 'coordinator') return (await import('./coordinator/run.ts')).coordinatorMain(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

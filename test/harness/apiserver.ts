@@ -33,6 +33,7 @@ export interface ApiServerOptions {
   admin: KeyPair;
   serviceAccount: { privateKey: string; publicKey: string };
   users: TokenUser[];
+  extraArgs?: string[];
 }
 
 export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
@@ -55,6 +56,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       '--allow-privileged=true', '--endpoint-reconciler-type=none',
       `--cert-dir=${join(o.runDir, 'pki', 'apiserver')}`,
       '--enable-priority-and-fairness=false', '--profiling=false', '--v=1',
+      ...(o.extraArgs ?? []),
     ],
     logFile: join(o.runDir, 'logs', 'kube-apiserver.log'),
   });

@@ -68,6 +68,8 @@ export interface ClusterOptions {
   runDir: string;
   nodes?: number;
   tenants?: string[];
+  /** Extra kube-apiserver flags (e.g. audit logging for the coordinator benchmark). */
+  apiServerArgs?: string[];
   log?: (message: string) => void;
 }
 
@@ -164,7 +166,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const etcd = await startEtcd(runDir, etcdDir);
     processes.push(etcd.process);
     log('kube-apiserver');
-    const api = await startApiServer({ runDir, etcdUrl: etcd.url, ca, serving, admin: adminCert, serviceAccount: sa, users: tokenUsers });
+    const api = await startApiServer({ runDir, etcdUrl: etcd.url, ca, serving, admin: adminCert, serviceAccount: sa, users: tokenUsers, extraArgs: opts.apiServerArgs ?? [] });
     processes.push(api.process);
     const adminKubeconfig = join(runDir, 'kubeconfig', 'admin.yaml');
     await writeKubeconfig(adminKubeconfig, api.url, ca.cert, 'cairn-admin', { cert: adminCert.cert, key: adminCert.key });
