@@ -35,6 +35,8 @@ export interface CoordinatorBenchResult {
   api_requests_per_backup: number;
   api_requests_by_verb: Record<string, number>;
   failed: number;
+  /** The first few Backups that did not complete, with why. */
+  failures: { namespace: string; phase?: string; message?: string }[];
   date: string;
 }
 
@@ -120,7 +122,7 @@ export async function runCoordinatorBench(o: CoordinatorBenchOptions): Promise<C
     }, { timeoutMs: 600_000, intervalMs: 1_000 });
 
     o.log('coordinator');
-    coordinator = await startCoordinator(cluster.info, { runDir, watchNamespaces: ['bench-*'], logLevel: 'warn', startTimeoutMs: 120_000 });
+    coordinator = await startCoordinator(cluster.info, { runDir, watchNamespaces: ['bench-*'], startTimeoutMs: 120_000 });
     const objects = admin.makeApiClient(CustomObjectsApi);
     await waitFor('every BackupStorageLocation Available', async () => {
       const l = (await objects.listClusterCustomObject({ group, version, plural: 'backupstoragelocations' })) as { items: { metadata: { namespace: string }; status?: { phase?: string } }[] };
@@ -139,7 +141,7 @@ export async function runCoordinatorBench(o: CoordinatorBenchOptions): Promise<C
     if (Date.now() >= fire.getTime()) throw new Error('setting up the Schedules took past their fire time; run again');
     await sleep(fire.getTime() - Date.now());
 
-    type B = { metadata: { namespace: string }; status?: { phase?: string; startTimestamp?: string; completionTimestamp?: string } };
+    type B = { metadata: { namespace: string }; status?: { phase?: string; message?: string; startTimestamp?: string; completionTimestamp?: string; volumes?: { message?: string }[] } };
     let last: B[] = [];
     await waitFor(`${o.tenants} Backups in a final phase`, async () => {
       const l = (await objects.listClusterCustomObject({ group, version, plural: 'backups' })) as { items: B[] };
@@ -162,6 +164,7 @@ export async function runCoordinatorBench(o: CoordinatorBenchOptions): Promise<C
       api_requests_per_backup: Number((total / o.tenants).toFixed(1)),
       api_requests_by_verb: byVerb,
       failed: last.filter((b) => b.status?.phase !== 'Completed').length,
+      failures: last.filter((b) => b.status?.phase !== 'Completed').slice(0, 5).map((b) => ({ namespace: b.metadata.namespace, phase: b.status?.phase, message: [b.status?.message, ...(b.status?.volumes ?? []).map((v) => v.message)].join('; ') })),
       date: new Date().toISOString(),
     };
   } finally {
