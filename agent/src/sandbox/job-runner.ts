@@ -10,6 +10,8 @@ import { Secret } from '../../../common/src/secret.ts';
 import { createS3Store } from '../../../common/src/store/object-store.ts';
 import { backup, restore } from '../engine/index.ts';
 import type { SandboxEvent, SandboxJob } from '../jobs/sandbox-job.ts';
+import { assertCapabilities } from './capabilities.ts';
+import { backupCaps, restoreCaps } from './run-sandboxed.ts';
 
 const VOLUME = '/volume';
 const events = createWriteStream('', { fd: 3 });
@@ -29,6 +31,7 @@ void firstLine.then(() => {
 }, () => {});
 
 async function run(job: SandboxJob): Promise<SandboxEvent> {
+  assertCapabilities(job.kind === 'backup' ? backupCaps : restoreCaps);
   const s = job.storage;
   const store = createS3Store({
     endpoint: s.endpoint, pinnedAddress: s.pinnedAddress, bucket: s.bucket, prefix: s.prefix, region: s.region, forcePathStyle: s.forcePathStyle,
