@@ -63,12 +63,14 @@ export class NodeStatusBook {
   }
 
   async report(): Promise<NodeStatusReply> {
+    // The jobs and the total are read together, before any await: progress keeps arriving while
+    // statfs runs, and a job's bytesDone must never exceed the node's total in one report.
     const now = Date.now();
     const total = this.movedTotal();
-    const free = await statfs(this.kubeletRoot).then((s) => s.bavail * s.bsize, () => 0);
     const activeJobs: ActiveJob[] = [...this.jobs.values()].map((j) => ({
       identity: j.identity, volumeName: j.volumeName, pvName: j.pvName, bytesDone: j.bytesDone, totalBytes: j.totalBytes, startedAtUnixMs: j.startedAt,
     }));
+    const free = await statfs(this.kubeletRoot).then((s) => s.bavail * s.bsize, () => 0);
     return {
       nodeName: this.node, version: this.version, uptimeSeconds: Math.floor((now - this.started) / 1000), activeJobs,
       bytesMovedTotal: total, bytesPerSecond: this.throughput(now, total), kubeletFreeBytes: free, memoryRssBytes: await this.memory(),

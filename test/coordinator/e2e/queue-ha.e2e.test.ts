@@ -115,6 +115,8 @@ describe('leader election', () => {
     process.kill(leader.process.pid!, 'SIGKILL');
     await leader.process.waitExit();
     const killedAt = Date.now();
+    // The leader died with the backup in progress (else this would test nothing).
+    expect((await a.get('backups', 'ha')).status?.phase).toBe('InProgress');
     const done = await a.waitPhase('backups', 'ha', final, 90_000);
     expect(done.status, JSON.stringify(done.status)).toMatchObject({ phase: 'Completed' });
     expect(Date.now() - killedAt).toBeLessThan(60_000);
@@ -125,5 +127,5 @@ describe('leader election', () => {
     await a.restore('ha', { backupName: 'ha', targets: [{ volume: 'big', pvc: 'big-copy' }] });
     expect((await a.waitPhase('restores', 'ha', final, 120_000)).status?.phase).toBe('Completed');
     expect(await checksums(await a.backingDir('big-copy'))).toEqual(before);
-  });
+  }, 360_000);
 });
