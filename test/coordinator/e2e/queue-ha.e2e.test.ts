@@ -97,10 +97,10 @@ describe('cancellation', () => {
 });
 
 describe('leader election', () => {
-  it('the leader dies mid-backup: the standby takes over and completes it, byte-identical, once, with no parts left', async () => {
+  it('the leader dies mid-backup (512 MiB): the standby takes over and completes it, byte-identical, once, with no parts left', async () => {
     const standby = await start(2, 'waiting for leadership');
     const dir = await a.pvc('big', { size: '2Gi' });
-    await fillRandom(dir, 1024 << 20);
+    await fillRandom(dir, 512 << 20);
     await writeTree(dir, 'ha', 20);
     const before = await checksums(dir);
     await a.pod('big', 'big', 'node-1');
