@@ -11,6 +11,8 @@ command -v zstd >/dev/null || need+=(zstd)
 command -v jq >/dev/null || need+=(jq)
 command -v shellcheck >/dev/null || need+=(shellcheck)
 command -v mkfifo >/dev/null || need+=(coreutils)
+# prometheus: test/monitoring scrapes the coordinator and agents with Debian's Prometheus.
+command -v prometheus >/dev/null || need+=(prometheus)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ]; then echo "setup-system: missing ${need[*]}; install them (needs root)" >&2; exit 1; fi
 echo "setup-system: installing ${need[*]}" >&2

@@ -19,11 +19,22 @@ export interface AgentConfig {
   appRoot: string;
   bwrap: string;
   logLevel: string;
+  /** Where Prometheus metrics are served: host:port (default: the --listen host, port 9444). */
+  metricsAddress: string;
 }
 
 const usage = `cairn-agent --node-name NAME --listen HOST:PORT --tls-ca FILE --tls-cert FILE --tls-key FILE
   [--kubelet-root /var/lib/kubelet] [--max-jobs 2] [--plugin-dir kubernetes.io~csi ...]
-  [--allow-endpoint IP:PORT ...] [--refuse-cidr CIDR ...] [--bwrap bwrap] [--log-level info]`;
+  [--allow-endpoint IP:PORT ...] [--refuse-cidr CIDR ...] [--bwrap bwrap] [--log-level info]
+  [--metrics-address HOST:PORT (default: the --listen host, port 9444)]`;
+
+/** The host of `host:port` or `[v6]:port`, as it goes before a port again. */
+function hostOf(listen: string): string {
+  const v6 = /^(\[[^\]]+\]):\d+$/.exec(listen);
+  if (v6) return v6[1]!;
+  const i = listen.lastIndexOf(':');
+  return i > 0 ? listen.slice(0, i) : '0.0.0.0';
+}
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig {
   const { values } = parseArgs({
@@ -41,6 +52,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig
       'refuse-cidr': { type: 'string', multiple: true },
       bwrap: { type: 'string', default: env.CAIRN_BWRAP ?? 'bwrap' },
       'log-level': { type: 'string', default: env.CAIRN_LOG_LEVEL ?? 'info' },
+      'metrics-address': { type: 'string', default: env.CAIRN_METRICS_ADDRESS },
     },
   });
   const need = (k: string, v: string | undefined): string => {
@@ -49,9 +61,15 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig
   };
   const maxJobs = Number(values['max-jobs']);
   if (!Number.isInteger(maxJobs) || maxJobs < 1 || maxJobs > 64) throw new CairnError('CAIRN_E_INVALID_ARGUMENT', '--max-jobs must be an integer from 1 to 64');
+  const nodeName = need('node-name', values['node-name']);
+  const listen = need('listen', values.listen);
+  const metricsAddress = values['metrics-address'] || `${hostOf(listen)}:9444`;
+  if (!/^(\[[^\]]+\]|[^:[\]]+):\d{1,5}$/.test(metricsAddress) || Number(metricsAddress.slice(metricsAddress.lastIndexOf(':') + 1)) > 65_535) {
+    throw new CairnError('CAIRN_E_INVALID_ARGUMENT', `--metrics-address must be HOST:PORT or [IPv6]:PORT, got ${JSON.stringify(metricsAddress)}`);
+  }
   return {
-    nodeName: need('node-name', values['node-name']),
-    listen: need('listen', values.listen),
+    nodeName,
+    listen,
     kubeletRoot: values['kubelet-root'],
     tls: { ca: need('tls-ca', values['tls-ca']), cert: need('tls-cert', values['tls-cert']), key: need('tls-key', values['tls-key']) },
     maxJobs,
@@ -61,5 +79,6 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig
     appRoot: join(import.meta.dirname, '..', '..'),
     bwrap: values.bwrap,
     logLevel: values['log-level'],
+    metricsAddress,
   };
 }

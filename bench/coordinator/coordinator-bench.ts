@@ -20,6 +20,8 @@ export interface CoordinatorBenchOptions {
   tenants: number;
   nodes: number;
   workDir: string;
+  /** Heap limit of the coordinator process in MiB (Node's default when absent). */
+  maxOldSpaceMib?: number;
   log: (m: string) => void;
 }
 
@@ -31,6 +33,9 @@ export interface CoordinatorBenchResult {
   all_completed_s: number;
   wait_s: { median: number; max: number; spread: number };
   completion_s: { median: number; max: number; spread: number };
+  /** One Backup from its start to its completion. */
+  run_s: { median: number; max: number; spread: number };
+  coordinator_heap_limit_mib: number | null;
   coordinator_peak_rss_mib: number;
   api_requests_per_backup: number;
   api_requests_by_verb: Record<string, number>;
@@ -122,7 +127,7 @@ export async function runCoordinatorBench(o: CoordinatorBenchOptions): Promise<C
     }, { timeoutMs: 600_000, intervalMs: 1_000 });
 
     o.log('coordinator');
-    coordinator = await startCoordinator(cluster.info, { runDir, watchNamespaces: ['bench-*'], startTimeoutMs: 120_000 });
+    coordinator = await startCoordinator(cluster.info, { runDir, watchNamespaces: ['bench-*'], startTimeoutMs: 120_000, ...(o.maxOldSpaceMib ? { nodeArgs: [`--max-old-space-size=${o.maxOldSpaceMib}`] } : {}) });
     const objects = admin.makeApiClient(CustomObjectsApi);
     await waitFor('every BackupStorageLocation Available', async () => {
       const l = (await objects.listClusterCustomObject({ group, version, plural: 'backupstoragelocations' })) as { items: { metadata: { namespace: string }; status?: { phase?: string } }[] };
@@ -160,6 +165,8 @@ export async function runCoordinatorBench(o: CoordinatorBenchOptions): Promise<C
       tenants: o.tenants, nodes: o.nodes, jobsPerNode: 2,
       all_completed_s: Math.max(...completions),
       wait_s: stats(waits), completion_s: stats(completions),
+      run_s: stats(last.map((b) => (Date.parse(b.status!.completionTimestamp!) - Date.parse(b.status!.startTimestamp!)) / 1000)),
+      coordinator_heap_limit_mib: o.maxOldSpaceMib ?? null,
       coordinator_peak_rss_mib: rss,
       api_requests_per_backup: Number((total / o.tenants).toFixed(1)),
       api_requests_by_verb: byVerb,
@@ -186,7 +193,8 @@ with its own ServiceAccount. Times from the Schedules' fire time (timestamps hav
 | all ${r.tenants} Backups Completed after | ${r.all_completed_s} s |
 | wait until a Backup started (median / max, spread max/median) | ${r.wait_s.median} s / ${r.wait_s.max} s (${r.wait_s.spread}) |
 | Backup completed after (median / max, spread) | ${r.completion_s.median} s / ${r.completion_s.max} s (${r.completion_s.spread}) |
-| coordinator peak RSS (VmHWM) | ${r.coordinator_peak_rss_mib} MiB |
+| one Backup, start to completion (median / max) | ${r.run_s.median} s / ${r.run_s.max} s |
+| coordinator peak RSS (VmHWM) | ${r.coordinator_peak_rss_mib} MiB${r.coordinator_heap_limit_mib ? ` (heap limited to ${r.coordinator_heap_limit_mib} MiB)` : ' (Node default heap limit)'} |
 | API requests by the coordinator per backup (audit log, from the fire time) | ${r.api_requests_per_backup} (${Object.entries(r.api_requests_by_verb).map(([k, v]) => `${k} ${v}`).join(', ')}) |
 | Backups not Completed | ${r.failed} |
 `;

@@ -35,6 +35,7 @@ describe('parseConfig', () => {
       defaultSyncPeriodMs: 60_000, defaultBackupTtlMs: 720 * 3_600_000, agentPort: 9443,
       agentDaemonSet: 'cairn-agent', agentNamespace: 'cairn-system', helperImage: 'registry.k8s.io/pause:3.10', syncedBackupLimit: 1_000, leaseName: 'cairn-coordinator',
       tls: { ca: '/tls/ca.crt', cert: '/tls/tls.crt', key: '/tls/tls.key' }, logLevel: 'info', kubeconfig: undefined,
+      metricsAddress: '0.0.0.0:9090',
     });
   });
 
@@ -59,6 +60,7 @@ leaseName: cairn-leader
 tls: { ca: /tls/ca.crt, cert: /tls/tls.crt, key: /tls/tls.key }
 logLevel: debug
 kubeconfig: /kube/config
+metricsAddress: "[::]:9100"
 `;
     expect(parseConfig(['--config', '/etc/cairn/config.yaml'], {}, io({ '/etc/cairn/config.yaml': yaml }))).toEqual({
       watchNamespaces: ['team-*', '!team-secret'], adminNamespace: 'cairn-system', provisioners: ['ebs.csi.aws.com', 'kubernetes.io/aws-ebs'],
@@ -67,6 +69,7 @@ kubeconfig: /kube/config
       defaultSyncPeriodMs: 90_000, defaultBackupTtlMs: 168 * 3_600_000, agentPort: 10443,
       agentDaemonSet: 'agents', agentNamespace: 'cairn-agents', helperImage: 'registry.example.com/pause:3.10', syncedBackupLimit: 50, leaseName: 'cairn-leader',
       tls: { ca: '/tls/ca.crt', cert: '/tls/tls.crt', key: '/tls/tls.key' }, logLevel: 'debug', kubeconfig: '/kube/config',
+      metricsAddress: '[::]:9100',
     });
   });
 
@@ -96,6 +99,9 @@ kubeconfig: /kube/config
     expect(refusal([...base, '--cluster-uid', 'kube-system'])).toMatch(/clusterUid \(--cluster-uid\) must be namespace:NAME/);
     expect(refusal([...base, '--allow-provisioner', 'bad name'])).toContain('provisioners');
     expect(refusal(['--admin-namespace', 'Cairn', ...tlsFlags])).toMatch(/adminNamespace \(--admin-namespace\) must be a namespace name/);
+    expect(refusal([...base, '--metrics-address', 'localhost:9090'])).toMatch(/metricsAddress \(--metrics-address\) must be IP:PORT or \[IPv6\]:PORT/);
+    expect(refusal([...base, '--metrics-address', '0.0.0.0:70000'])).toContain('metricsAddress');
+    expect(parseConfig([...base, '--metrics-address', '127.0.0.1:0'], {}, io()).metricsAddress).toBe('127.0.0.1:0');
   });
 
   it('names the file for errors that come from it: a typo in a key, a wrong type, bad YAML', () => {

@@ -49,6 +49,8 @@ export interface CoordinatorConfig {
   logLevel: LogLevel;
   /** Absent: the in-cluster service account. */
   kubeconfig: string | undefined;
+  /** Where Prometheus metrics are served (`IP:PORT`; port 0: any free one). */
+  metricsAddress: string;
 }
 
 export interface ConfigIo {
@@ -64,6 +66,7 @@ export const usage = `cairn-coordinator [--config FILE] [--admin-namespace NS] [
   [--sync-period DURATION] [--backup-ttl DURATION] [--agent-port PORT] [--agent-daemonset NAME] [--agent-namespace NS]
   [--helper-image IMAGE] [--synced-backup-limit N] [--lease-name NAME]
   --tls-ca FILE --tls-cert FILE --tls-key FILE [--log-level LEVEL] [--kubeconfig FILE]
+  [--metrics-address IP:PORT]
 List flags repeat or take comma-separated values. See docs/coordinator.md.`;
 
 /** Each setting: its YAML path, its flag, and whether the flag repeats. */
@@ -90,6 +93,7 @@ const fields = {
   'tls.key': { flag: 'tls-key', list: false },
   logLevel: { flag: 'log-level', list: false },
   kubeconfig: { flag: 'kubeconfig', list: false },
+  metricsAddress: { flag: 'metrics-address', list: false },
 } as const;
 type Field = keyof typeof fields;
 
@@ -247,6 +251,14 @@ function clusterUid(r: Raw | undefined): ClusterUidSource {
   return fail('clusterUid', r?.from ?? 'default', `must be namespace:NAME (the uid of that namespace, kube-system by default) or value:UID (letters, digits, '-'); got ${JSON.stringify(s)}`);
 }
 
+/** A listen address: IP:PORT or [IPv6]:PORT, port 0 to 65535 (0: any free port). */
+function listenAddress(field: Field, r: Raw | undefined, dflt: string): string {
+  const s = str(field, r, dflt)!;
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:[\]]+):(\d+)$/.exec(s);
+  if (!m || isIP(m[1]!) === 0 || Number(m[2]) > 65_535) fail(field, r?.from ?? 'default', `must be IP:PORT or [IPv6]:PORT to listen on, such as 0.0.0.0:9090; got ${JSON.stringify(s)}`);
+  return s;
+}
+
 /** Parses flags and the `--config` file; throws CAIRN_E_INVALID_ARGUMENT naming the field. */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = {}, io: ConfigIo = defaultIo): CoordinatorConfig {
   const flags = parseFlags(argv);
@@ -302,5 +314,6 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = {}, io: Con
     tls: { ca: tls[0]!, cert: tls[1]!, key: tls[2]! },
     logLevel: logLevel as LogLevel,
     kubeconfig,
+    metricsAddress: listenAddress('metricsAddress', raw.get('metricsAddress'), '0.0.0.0:9090'),
   };
 }

@@ -12,9 +12,15 @@ import { BackupReconciler } from './backup/backup-reconciler.ts';
 import { parseConfig } from './config.ts';
 import { DeleteBackupRequestReconciler, requestsToRecheck } from './deletion/delete-backup-reconciler.ts';
 import { ExpiryLoop } from './deletion/expiry.ts';
+import { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
+import { startMetricsServer } from './metrics/metrics-server.ts';
+import { agentStatusStreams, daemonSetPodNodes, pvClaimNames } from './nodes/agent-sources.ts';
+import { nodeAgentStore } from './nodes/node-agent-store.ts';
+import { NodeMonitor } from './nodes/node-monitor.ts';
 import type { JobDeps } from './jobs/job-deps.ts';
 import { NodeSlots } from './jobs/node-slots.ts';
 import { FairQueue } from './queue/fair-queue.ts';
+import { PositionThrottle } from './queue/position-throttle.ts';
 import { RunRegistry } from './jobs/run-registry.ts';
 import { LeaseElector } from './leader/lease-elector.ts';
 import { LocationReconciler } from './location/location-reconciler.ts';
@@ -52,10 +58,39 @@ const schedules = new Informer<Schedule>({ kubeConfig: kc, resource: cairnResour
 const deleteRequests = new Informer<DeleteBackupRequest>({ kubeConfig: kc, resource: cairnResource('DeleteBackupRequest'), namespaces, logger });
 const events = new EventRecorder({ kubeConfig: kc, controller: 'cairn.dev/coordinator', instance, clusterScopedNamespace: config.adminNamespace, logger });
 
+// Metrics and node monitoring (docs/operations.md "Monitoring"). The metrics endpoint serves on
+// standbys too (cairn_leader 0); a failure to listen is logged, never fatal. The node monitor
+// writes the NodeAgents and runs on the leader only (started below).
+const metrics = new CoordinatorMetrics();
+metrics.watchRuns('Backup', backups);
+metrics.watchRuns('Restore', restores);
+metrics.watchLocations(locations);
+const metricsServer = await startMetricsServer(config.metricsAddress, metrics, (err) => logger.warn({ err }, 'collecting metrics failed'))
+  .then((m) => {
+    logger.info({ address: m.address }, 'metrics serving');
+    return m;
+  }, (err: unknown) => {
+    logger.error({ err, address: config.metricsAddress }, 'the metrics server could not listen; running without /metrics');
+    return undefined;
+  });
+
 const agents = new AgentDirectory(kc, {
   namespace: config.agentNamespace, daemonSet: config.agentDaemonSet, port: config.agentPort,
   tls: { ca: readFileSync(config.tls.ca), cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) },
 });
+// Events about a cluster-scoped object must be in `default` (or kube-system): the API server
+// refuses them in another namespace (422, involvedObject.namespace does not match).
+const nodeEvents = new EventRecorder({ kubeConfig: kc, controller: 'cairn.dev/coordinator', instance, clusterScopedNamespace: 'default', logger });
+const nodeMonitor = new NodeMonitor({
+  agents: () => agents.list(),
+  agentPodNodes: daemonSetPodNodes(kc, { namespace: config.agentNamespace, daemonSet: config.agentDaemonSet }),
+  streams: agentStatusStreams({ ca: readFileSync(config.tls.ca), cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }),
+  store: nodeAgentStore(api, config.adminNamespace),
+  pvcOf: pvClaimNames(core),
+  events: nodeEvents,
+  logger: logger.child({ part: 'node-monitor' }),
+});
+metrics.watchNodes(() => nodeMonitor.current());
 const locationDeps = {
   readSecret: secretReader(core),
   policy: { allow: new Set(config.allowEndpoints), refusedCidrs: [...config.podCidrs, ...config.serviceCidrs] },
@@ -79,7 +114,7 @@ await refreshAgents();
 const agentTimer = setInterval(() => void refreshAgents(), 10_000);
 agentTimer.unref();
 // The controller is built after the queue (its reconcilers need the queue); the queue enqueues through it.
-const wired: { controller?: Controller; running?: Promise<void>; expiring?: Promise<void> } = {};
+const wired: { controller?: Controller; running?: Promise<void>; expiring?: Promise<void>; monitoring?: Promise<void> } = {};
 const enqueueRun = (id: string): void => {
   const [kind, ...rest] = id.split('/');
   wired.controller?.enqueue(kind!, rest.join('/'));
@@ -90,14 +125,15 @@ const queue = new FairQueue({
   onAdmit: enqueueRun,
   onMove: (ids) => ids.forEach(enqueueRun),
 });
+const positions = new PositionThrottle();
 const backupRuns = new RunRegistry();
 const restoreRuns = new RunRegistry();
 // A Backup or Restore deleted while it runs: stop its jobs.
 backups.on({ delete: (b) => { backupRuns.abort(objectKey(b)); queue.withdraw(`Backup/${objectKey(b)}`); } });
 restores.on({ delete: (r) => { restoreRuns.abort(objectKey(r)); queue.withdraw(`Restore/${objectKey(r)}`); } });
 
-const backupReconciler = new BackupReconciler({ jobs, statusApi: api, locations, backups, runs: backupRuns, queue, defaultTtlMs: config.defaultBackupTtlMs, shutdown: shutdown.signal });
-const restoreReconciler = new RestoreReconciler({ jobs, statusApi: api, locations, backups, runs: restoreRuns, queue, shutdown: shutdown.signal });
+const backupReconciler = new BackupReconciler({ jobs, statusApi: api, locations, backups, runs: backupRuns, queue, positions, defaultTtlMs: config.defaultBackupTtlMs, shutdown: shutdown.signal });
+const restoreReconciler = new RestoreReconciler({ jobs, statusApi: api, locations, backups, runs: restoreRuns, queue, positions, shutdown: shutdown.signal });
 const scheduleReconciler = new ScheduleReconciler({ api, backups, deleteRequests });
 const deletionReconciler = new DeleteBackupRequestReconciler({ api, backups, locations, restores, location: locationDeps });
 const locationReconciler = new LocationReconciler({
@@ -123,11 +159,13 @@ const stop = async (signal: string): Promise<void> => {
   logger.info({ signal }, 'stopping');
   shutdown.abort(new Error(`coordinator stopping (${signal})`));
   await wired.running?.catch((err: unknown) => logger.error({ err }, 'controller failed'));
-  await Promise.all([backupRuns.drain(), restoreRuns.drain(), wired.expiring]);
+  await Promise.all([backupRuns.drain(), restoreRuns.drain(), wired.expiring, wired.monitoring]);
+  await metricsServer?.close();
   await elector.release();
   clearInterval(agentTimer);
   agents.close();
   await events.flush();
+  await nodeEvents.flush();
   process.exit(0);
 };
 process.once('SIGTERM', () => void stop('SIGTERM'));
@@ -145,6 +183,8 @@ try {
   await new Promise(() => {}); // stopping: stop() exits the process
 }
 logger.info({ identity: elector.identity }, 'leading');
+metrics.setLeader(true);
+wired.monitoring = nodeMonitor.run(shutdown.signal).catch((err: unknown) => logger.error({ err }, 'the node monitor stopped'));
 wired.running = ctl.run(shutdown.signal);
 // Expired Backups get a DeleteBackupRequest (those of a Schedule with a retention are left to it).
 wired.expiring = new ExpiryLoop({ backups, requests: deleteRequests, schedules, api, intervalMs: 60_000, logger }).run(shutdown.signal)

@@ -25,6 +25,8 @@ export interface CoordinatorOptions {
   logLevel?: string;
   /** How long to wait for `coordinator started`; default 60 s. */
   startTimeoutMs?: number;
+  /** Node.js flags for the coordinator process (e.g. a heap limit). */
+  nodeArgs?: string[];
   /** The log message that means ready; default `coordinator started` (a standby logs `waiting for leadership`). */
   readyMessage?: string;
 }
@@ -94,7 +96,7 @@ export async function startCoordinator(info: ClusterInfo, o: CoordinatorOptions)
   const proc = new ManagedProcess({
     name: 'coordinator',
     command: process.execPath,
-    args: [join(repoRoot, 'coordinator', 'src', 'main.ts'), ...args, ...(o.extraArgs ?? [])],
+    args: [...(o.nodeArgs ?? []), join(repoRoot, 'coordinator', 'src', 'main.ts'), ...args, ...(o.extraArgs ?? [])],
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
     logFile,
   });

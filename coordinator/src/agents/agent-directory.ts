@@ -11,6 +11,8 @@ export interface AgentDirectoryOptions {
   daemonSet: string;
   port: number;
   tls: AgentTls;
+  /** How long a listing of the agents is reused; 0 lists every time. */
+  cacheMs?: number;
 }
 
 export interface AgentAddress {
@@ -24,6 +26,8 @@ export class AgentDirectory {
   private readonly core: CoreV1Api;
   private readonly o: AgentDirectoryOptions;
   private readonly connections = new Map<string, { address: string; conn: AgentConnection }>();
+  /** The last listing and when it was made: runs ask for it per volume, the API need not answer each. */
+  private cached: { at: number; agents: Promise<Map<string, AgentAddress>> } | undefined;
 
   constructor(kc: KubeConfig, o: AgentDirectoryOptions) {
     this.apps = kc.makeApiClient(AppsV1Api);
@@ -31,8 +35,19 @@ export class AgentDirectory {
     this.o = o;
   }
 
-  /** The agents running now, by node. */
-  async list(): Promise<Map<string, AgentAddress>> {
+  /** The agents running now, by node: listed at most every `cacheMs` (default 3 s). */
+  list(): Promise<Map<string, AgentAddress>> {
+    const now = Date.now();
+    if (this.cached && now - this.cached.at < (this.o.cacheMs ?? 3_000)) return this.cached.agents;
+    const agents = this.listNow();
+    this.cached = { at: now, agents };
+    agents.catch(() => {
+      if (this.cached?.agents === agents) this.cached = undefined; // never cache a failure
+    });
+    return agents;
+  }
+
+  private async listNow(): Promise<Map<string, AgentAddress>> {
     const ds = await this.apps.readNamespacedDaemonSet({ name: this.o.daemonSet, namespace: this.o.namespace });
     const uid = ds.metadata?.uid;
     const out = new Map<string, AgentAddress>();

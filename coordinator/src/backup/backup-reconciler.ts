@@ -9,6 +9,7 @@ import type { JobDeps } from '../jobs/job-deps.ts';
 import { RunProgress, StatusTicker } from '../jobs/run-progress.ts';
 import type { RunRegistry } from '../jobs/run-registry.ts';
 import type { FairQueue, QueueEntry } from '../queue/fair-queue.ts';
+import type { PositionThrottle } from '../queue/position-throttle.ts';
 import { isoTime, metaTime, setCondition } from '../runtime/conditions.ts';
 import type { Informer } from '../runtime/informer.ts';
 import type { PhaseReconciler, ReconcileContext, ReconcileResult } from '../runtime/reconciler.ts';
@@ -25,6 +26,8 @@ export interface BackupReconcilerDeps {
   backups: Informer<Backup>;
   runs: RunRegistry;
   queue: FairQueue;
+  /** Rate of queuePosition writes per waiting run. */
+  positions: PositionThrottle;
   defaultTtlMs: number;
   /** Stops every run when the coordinator shuts down. */
   shutdown: AbortSignal;
@@ -59,6 +62,9 @@ export class BackupReconciler implements PhaseReconciler<'Backup', BackupPhase> 
         const offer = this.d.queue.offer(entry);
         if (!offer.admitted) {
           if (b.status?.queuePosition !== offer.position) {
+            const due = b.status?.queuePosition === undefined ? 0 : this.d.positions.dueIn(entry.id);
+            if (due > 0) return { requeueAfterMs: due };
+            this.d.positions.wrote(entry.id);
             await ctx.updateStatus((s) => {
               if (s.phase !== 'Queued') return false;
               s.queuePosition = offer.position;
@@ -67,6 +73,7 @@ export class BackupReconciler implements PhaseReconciler<'Backup', BackupPhase> 
           }
           return;
         }
+        this.d.positions.forget(entry.id);
         if (await ctx.transition('Queued', 'InProgress', (s) => {
           s.startTimestamp = metaTime(new Date());
           s.message = 'resolving volumes';

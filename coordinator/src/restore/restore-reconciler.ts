@@ -7,6 +7,7 @@ import type { JobDeps } from '../jobs/job-deps.ts';
 import { RunProgress, StatusTicker } from '../jobs/run-progress.ts';
 import type { RunRegistry } from '../jobs/run-registry.ts';
 import type { FairQueue, QueueEntry } from '../queue/fair-queue.ts';
+import type { PositionThrottle } from '../queue/position-throttle.ts';
 import { isoTime, metaTime, setCondition } from '../runtime/conditions.ts';
 import type { Informer } from '../runtime/informer.ts';
 import type { PhaseReconciler, ReconcileContext, ReconcileResult } from '../runtime/reconciler.ts';
@@ -23,6 +24,8 @@ export interface RestoreReconcilerDeps {
   backups: Informer<Backup>;
   runs: RunRegistry;
   queue: FairQueue;
+  /** Rate of queuePosition writes per waiting run. */
+  positions: PositionThrottle;
   shutdown: AbortSignal;
 }
 
@@ -76,6 +79,9 @@ export class RestoreReconciler implements PhaseReconciler<'Restore', RestorePhas
         const offer = this.d.queue.offer(entry);
         if (!offer.admitted) {
           if (r.status?.queuePosition !== offer.position) {
+            const due = r.status?.queuePosition === undefined ? 0 : this.d.positions.dueIn(entry.id);
+            if (due > 0) return { requeueAfterMs: due };
+            this.d.positions.wrote(entry.id);
             await ctx.updateStatus((s) => {
               if (s.phase !== 'Queued') return false;
               s.queuePosition = offer.position;
@@ -84,6 +90,7 @@ export class RestoreReconciler implements PhaseReconciler<'Restore', RestorePhas
           }
           return;
         }
+        this.d.positions.forget(entry.id);
         if (await ctx.transition('Queued', 'InProgress', (s) => {
           s.startTimestamp = metaTime(new Date());
           s.message = 'reading the backup';

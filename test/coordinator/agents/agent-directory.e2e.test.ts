@@ -13,7 +13,7 @@ const cluster = inject('cluster');
 function directory(): AgentDirectory {
   const c = cluster.agentPki.coordinator;
   return new AgentDirectory(kubeAs(cluster, 'admin'), {
-    namespace: cluster.adminNamespace, daemonSet: 'cairn-agent', port: cluster.agentPort,
+    namespace: cluster.adminNamespace, daemonSet: 'cairn-agent', port: cluster.agentPort, cacheMs: 0,
     tls: { ca: readFileSync(cluster.agentPki.ca), cert: readFileSync(c.cert), key: readFileSync(c.key) },
   });
 }
