@@ -2,7 +2,7 @@
 // [--tools cairn,restic,kopia] [--work-dir DIR] [--op-timeout MIN]`. Writes
 // bench/results/engine.json (engine-quick.json for --quick) and regenerates bench/RESULTS.md;
 // `npm run bench -- render` only regenerates RESULTS.md. See bench/README.md.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { datasetNames, type DatasetName } from './datasets/spec.ts';
@@ -46,7 +46,14 @@ async function main(): Promise<number> {
   const resultsDir = join(here, 'results');
   const fullFile = join(resultsDir, 'engine.json');
   const quickFile = join(resultsDir, 'engine-quick.json');
-  const writeResultsMd = () => writeFile(join(here, 'RESULTS.md'), renderResultsMd(fullFile, quickFile, 'bench/results/engine.json', 'bench/results/engine-quick.json'));
+  // The engine tables are rendered from their JSON; the coordinator section (bench/coordinator/)
+  // is kept as it is.
+  const writeResultsMd = async () => {
+    const previous = await readFile(join(here, 'RESULTS.md'), 'utf8').catch(() => '');
+    const m = /<!-- coordinator-bench:start -->[\s\S]*<!-- coordinator-bench:end -->\n?/.exec(previous);
+    const engine = renderResultsMd(fullFile, quickFile, 'bench/results/engine.json', 'bench/results/engine-quick.json');
+    await writeFile(join(here, 'RESULTS.md'), m ? `${engine.trimEnd()}\n\n${m[0]}` : engine);
+  };
   if (positionals[0] === 'render' && positionals.length === 1) {
     await writeResultsMd();
     console.log(`[bench] rewrote ${join(here, 'RESULTS.md')} from ${resultsDir}`);
