@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createLogger } from '../../common/src/logger.ts';
 import { parseConfig } from './config.ts';
 import { AgentMetrics } from './metrics/agent-metrics.ts';
-import { startMetricsServer } from './metrics/metrics-server.ts';
+import { startMetricsServer } from '../../common/src/metrics-server.ts';
 import { createAgentService } from './server/agent-service.ts';
 import { startAgentServer } from './server/agent-server.ts';
 

@@ -13,7 +13,7 @@ import { parseConfig } from './config.ts';
 import { DeleteBackupRequestReconciler, requestsToRecheck } from './deletion/delete-backup-reconciler.ts';
 import { ExpiryLoop } from './deletion/expiry.ts';
 import { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
-import { startMetricsServer } from './metrics/metrics-server.ts';
+import { startMetricsServer } from '../../common/src/metrics-server.ts';
 import { agentStatusStreams, daemonSetPodNodes, pvClaimNames } from './nodes/agent-sources.ts';
 import { nodeAgentStore } from './nodes/node-agent-store.ts';
 import { NodeMonitor } from './nodes/node-monitor.ts';

@@ -3,7 +3,7 @@ import { Metadata, type ServerWritableStream } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentServer, BackupJob, JobEvent, JobIdentity, NodeStatusReply } from '../../../common/src/generated/proto/agent.ts';
 import { AgentMetrics, type JobBook } from './agent-metrics.ts';
-import { startMetricsServer, type RunningMetricsServer } from './metrics-server.ts';
+import { startMetricsServer, type RunningMetricsServer } from '../../../common/src/metrics-server.ts';
 
 class FakeBook implements JobBook {
   readonly jobs = new Map<string, { identity: JobIdentity; bytesDone: number; startedAt: number }>();

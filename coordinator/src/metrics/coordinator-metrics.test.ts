@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CoordinatorMetrics, type LocationObject, type WatchedObjects } from './coordinator-metrics.ts';
-import { startMetricsServer, splitHostPort, type RunningMetricsServer } from './metrics-server.ts';
+import { startMetricsServer, splitHostPort, type RunningMetricsServer } from '../../../common/src/metrics-server.ts';
 import type { RunObject } from './run-events.ts';
 
 /** An informer stand-in: a cache and update handlers. */

@@ -1,8 +1,6 @@
 // The Prometheus endpoint: plain node:http, GET /metrics (the exposition text) and GET /healthz
 // ("ok" while the process runs). Nothing else is served; no request body is read.
-//
-// A copy of coordinator/src/metrics/metrics-server.ts: the two binaries'
-// images hold only their own src and common/src, and this is not worth a common module yet.
+// Served by the coordinator and by the agents.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
