@@ -1,12 +1,19 @@
 // Backup of one directory tree (a volume) to object storage, in the format of docs/format.md:
-// walk in index order -> read files (small ones ahead, concurrently) -> tar -> frames compressed
-// on all cores -> packs (multipart uploads) -> index -> manifest (written last, If-None-Match).
+// walk in index order -> entries cut into frames (tar-framer.ts) -> frames built, compressed and
+// sealed on all cores by worker threads that also read the files (frame-job.ts) -> packs
+// (multipart uploads) -> index -> manifest (written last, If-None-Match).
 // Incremental: merged in the same order with the parent's index of the same lineage, an
 // unchanged file (size, mtime, ctime, inode) points at its old bytes and is not read.
-import type { BigIntStats } from 'node:fs';
-import { lstat, readlink, realpath } from 'node:fs/promises';
+//
+// The main thread does per entry only what needs no file's bytes: the walk (synchronous lstat),
+// the parent merge, the headers of directories and links, the index. Progress totals grow as the
+// walk finds files (there is no second walk to count them first); they are final, and
+// `totalKnown` set, when the walk ends.
+import { closeSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { lstat, realpath } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import { once } from 'node:events';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { CairnError } from '../../../common/src/errors.ts';
 import type { Secret } from '../../../common/src/secret.ts';
 import type { ObjectStore } from '../../../common/src/store/object-store.ts';
@@ -17,10 +24,11 @@ import type { IndexEntry } from '../../../common/src/format/index-entry.ts';
 import type { Manifest, VolumeRecord } from '../../../common/src/format/manifest.ts';
 import { checkKey } from '../../../common/src/format/seal.ts';
 import { CompressPool } from './compress-pool.ts';
-import { PackWriter, isAbort } from './pack-writer.ts';
-import { TarFramer, type EntrySpan } from './tar-framer.ts';
-import { VerifiedFile, dirXattrs, readSmall, type SmallRead } from './file-source.ts';
-import { countTree, walk, type WalkEntry, type WalkRoot } from './walk.ts';
+import { PackWriter, isAbort, type FrameRef, type WrittenFrame } from './pack-writer.ts';
+import { TarFramer, type Batch, type Placed } from './tar-framer.ts';
+import { openVerified, readXattrs } from './file-source.ts';
+import { GONE, STATS, TORN } from './frame-job.ts';
+import { walk, type WalkEntry, type WalkRoot } from './walk.ts';
 import { writeManifest } from '../../../common/src/format/manifest-writer.ts';
 import { Warnings, type Warning } from './warnings.ts';
 import { ProgressReporter, type Progress } from './progress.ts';
@@ -59,14 +67,30 @@ export interface BackupResult {
   durationMs: number;
 }
 
-type Prepared =
-  | { kind: 'dir' | 'symlink'; e: WalkEntry; link?: Buffer }
-  | { kind: 'hardlink'; e: WalkEntry; link: Buffer }
-  | { kind: 'unchanged'; e: WalkEntry; parent: IndexEntry }
-  | { kind: 'small'; e: WalkEntry; read: Promise<SmallRead | undefined> }
-  | { kind: 'large'; e: WalkEntry }
-  | { kind: 'vanished'; e: WalkEntry };
+/** Small files read whole: items [from, to) of one frame, consecutive in walk order. */
+interface Run {
+  batch: Batch;
+  from: number;
+  to: number;
+}
 
+/** A large file: its slices, one per frame, and what the ones written so far gave. */
+interface Large {
+  ie: IndexEntry;
+  parts: Placed[];
+  refs: FrameRef[];
+  skip: number;
+  torn: boolean;
+}
+
+/**
+ * What waits to go into the index, in walk order: a ready entry (directory, symlink, hardlink,
+ * unchanged file), or file entries waiting for their frames. Small files wait as runs (a frame
+ * and a range of its items), not one object each: everything here lives long enough to reach
+ * the old generation of the heap, and per-entry objects made the heap grow by tens of MiB on a
+ * volume of tiny files (D3); their index entries are made from the frame's result instead.
+ */
+type Pending = IndexEntry | Run | Large;
 
 function baseEntry(e: WalkEntry, type: IndexEntry['type'], st: BigIntStats = e.stat): IndexEntry {
   return {
@@ -82,11 +106,7 @@ function tarHeader(ie: IndexEntry): Buffer {
   });
 }
 
-async function spanLocation(span: EntrySpan): Promise<IndexEntry['loc']> {
-  const refs = await Promise.all(span.frames);
-  const first = refs[0]!;
-  return { pack: first.pack, seq: first.seq, offset: first.offset, frames: refs.map((r) => r.size), skip: span.skip };
-}
+const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
 export async function backup(rootPath: string, store: ObjectStore, opts: BackupOptions): Promise<BackupResult> {
   const started = Date.now();
@@ -107,7 +127,8 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
   const ownPool = opts.pool === undefined;
   const pool = opts.pool ?? new CompressPool(tuning.workers);
   const packs = new PackWriter({ store, lineage, pool, level: tuning.level, partSize: tuning.partSize, queueSize: tuning.queueSize, maxInFlight: tuning.framesInFlight, signal, ...(key ? { key } : {}) });
-  const framer = new TarFramer(packs, tuning.frameBytes);
+  // A file is read whole into one frame up to this size; larger ones are cut into frame slices.
+  const framer = new TarFramer(packs, tuning.frameBytes, tuning.frameEntries, root, Math.min(tuning.smallFileBytes, tuning.frameBytes));
 
   const idxKey = indexKey(backupName, volumeId);
   const indexStream = new PassThrough({ highWaterMark: 1 << 20 });
@@ -119,7 +140,13 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
   const index = new IndexWriter({
     objectKey: idxKey, header: { backup: backupName, volume: volumeId, lineage }, ...(key ? { key } : {}),
     out: async (chunk) => {
-      if (!indexStream.write(chunk)) await Promise.race([once(indexStream, 'drain', { signal }), indexUpload.then(() => { throw new Error('index upload ended early'); })]);
+      if (indexStream.write(chunk)) return;
+      try {
+        await Promise.race([once(indexStream, 'drain', { signal }), indexUpload.then(() => { throw new Error('index upload ended early'); })]);
+      } catch (err) {
+        // As for packs: the upload's own error, not that of the stream it destroyed.
+        throw await indexUpload.then(() => err, (cause: unknown) => cause);
+      }
     },
   });
 
@@ -128,7 +155,7 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
   let bytesRead = 0;
   let filesRead = 0;
   let filesUnchanged = 0;
-  const countTotals = countTree(root, signal, progress.p).catch(() => {});
+  const p = progress.p;
   try {
     if (opts.parent) {
       parent = await openParentIndex(store, checkBackupName(opts.parent), lineage, key, signal);
@@ -136,179 +163,253 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
     }
     const hardlinks = new Map<string, Buffer>();
 
-    // Index entries are written in walk order as their frames land in packs.
-    let indexTail: Promise<void> = Promise.resolve();
-    let indexPending = 0;
-    const addIndex = async (entry: Promise<IndexEntry>): Promise<void> => {
-      entry.catch(() => {});
-      indexPending++;
-      indexTail = indexTail.then(async () => {
-        await index.add(await entry);
-        indexPending--;
-      });
-      indexTail.catch(() => {}); // failures surface where the chain is awaited
-      if (indexPending > tuning.indexPending) {
-        // Entries may be waiting for the frame being filled (a changed file followed by many
-        // unchanged ones adds no bytes to it): flush it, or the wait below never ends.
-        await framer.flush();
-        await indexTail;
+    // Index entries in walk order; the head waits for its frames to be in a pack.
+    const queue: Pending[] = [];
+    let head = 0;
+    /** Entries in the queue (a run counts its files). */
+    let waiting = 0;
+    const rootLen = root.abs.length + 1;
+    const changed = (path: Buffer) => warnings.add('CAIRN_W_FILE_CHANGED', path, 'changed while it was read; the stored copy may be inconsistent');
+    const vanished = (path: Buffer) => warnings.add('CAIRN_W_FILE_VANISHED', path, 'changed into something else or removed before it was read');
+
+    /** The index entry of item `i` of a written frame (a small file read whole); null when it vanished. */
+    const fileEntry = (batch: Batch, w: WrittenFrame, i: number): IndexEntry | null => {
+      const r = w.result;
+      const path = batch.paths.subarray((i > 0 ? batch.pathEnd[i - 1]! : 0) + rootLen, batch.pathEnd[i]);
+      const flags = r.flags[i]!;
+      if (flags & GONE) {
+        vanished(path);
+        return null;
+      }
+      const s = STATS * i;
+      const ie: IndexEntry = {
+        path, type: 'file', mode: r.stats[s]!, uid: r.stats[s + 1]!, gid: r.stats[s + 2]!, size: r.stats[s + 3]!,
+        mtimeNs: r.times[2 * i]!, ctimeNs: r.times[2 * i + 1]!, ino: r.stats[s + 4]!, nlink: r.stats[s + 5]!,
+      };
+      if (r.xattrs.length > 0) {
+        const x = r.xattrs.find(([at]) => at === i)?.[1];
+        if (x) ie.xattrs = x.map(([n, v]) => [n, asBuffer(v)]);
+      }
+      if (flags & TORN) {
+        ie.torn = true;
+        changed(path);
+      }
+      if (ie.size > 0) ie.loc = { pack: w.ref.pack, seq: w.ref.seq, offset: w.ref.offset, frames: [w.ref.size], skip: r.dataAt[i]! };
+      filesRead++;
+      bytesRead += ie.size;
+      p.filesDone++;
+      p.bytesDone += ie.size;
+      return ie;
+    };
+
+    /** Writes the head of the queue to the index while it is ready; with `wait`, all of it. */
+    const drain = async (wait: boolean): Promise<void> => {
+      p.bytesStored = packs.storedBytes;
+      while (head < queue.length) {
+        const item = queue[head]!;
+        if ('batch' in item) {
+          const w = item.batch.done ?? (wait ? await item.batch.written : undefined);
+          if (!w) break;
+          while (item.from < item.to) {
+            const ie = fileEntry(item.batch, w, item.from++);
+            waiting--;
+            if (ie) {
+              const full = index.add(ie);
+              if (full) await full;
+            }
+          }
+        } else if ('parts' in item) {
+          // Large file: every slice's frame, in order (consecutive frames of one pack).
+          while (item.parts.length > 0) {
+            const { batch, index: i } = item.parts[0]!;
+            const w = batch.done ?? (wait ? await batch.written : undefined);
+            if (!w) break;
+            item.parts.shift();
+            if (item.refs.length === 0) item.skip = w.result.dataAt[i]!;
+            item.refs.push(w.ref);
+            if (w.result.flags[i]! & TORN) item.torn = true;
+          }
+          if (item.parts.length > 0) break;
+          const ie = item.ie;
+          const first = item.refs[0]!;
+          ie.loc = { pack: first.pack, seq: first.seq, offset: first.offset, frames: item.refs.map((r) => r.size), skip: item.skip };
+          if (item.torn) {
+            ie.torn = true;
+            changed(ie.path);
+          }
+          filesRead++;
+          p.filesDone++;
+          waiting--;
+          await index.add(ie);
+        } else {
+          waiting--;
+          const full = index.add(item);
+          if (full) await full;
+        }
+        queue[head++] = undefined as unknown as Pending;
+      }
+      if (head > 1024 && head * 2 > queue.length) {
+        queue.splice(0, head);
+        head = 0;
       }
     };
 
-    const prepare = async (e: WalkEntry): Promise<Prepared> => {
-      if (e.type === 'dir') return { kind: 'dir', e };
+    /**
+     * Queues `item` (or writes it at once when nothing waits ahead of it). Returns a promise only
+     * when there is something to wait for (the index's upload, or entries over `indexPending`):
+     * most entries of a large tree need no await.
+     */
+    const add = (item: Pending): Promise<void> | undefined => {
+      if (head === queue.length && !('batch' in item) && !('parts' in item)) return index.add(item);
+      queue.push(item);
+      return ++waiting > tuning.indexPending ? catchUp() : undefined;
+    };
+
+    /** Entries may be waiting for the frame being filled (a changed file followed by many
+     * unchanged ones adds nothing to it): submit it, or the wait for them never ends. */
+    const catchUp = async (): Promise<void> => {
+      await framer.flush();
+      await drain(true);
+    };
+
+    /** Queues a small file placed in a frame: extends the run it continues, if any. */
+    const addFile = (placed: Placed): Promise<void> | undefined => {
+      const last = queue.length > head ? queue[queue.length - 1] : undefined;
+      if (last && 'batch' in last && last.batch === placed.batch && last.to === placed.index) {
+        last.to++;
+        return ++waiting > tuning.indexPending ? catchUp() : undefined;
+      }
+      return add({ batch: placed.batch, from: placed.index, to: placed.index + 1 });
+    };
+
+    /** Whether the head of the queue can be written now. */
+    const headReady = (): boolean => {
+      if (head >= queue.length) return false;
+      const item = queue[head]!;
+      if ('batch' in item) return item.batch.done !== undefined;
+      if ('parts' in item) return item.parts.length === 0 || item.parts[0]!.batch.done !== undefined;
+      return true;
+    };
+
+    let lastYield = performance.now();
+    for (const e of walk(root, warnings, signal)) {
+      // The walk and the headers are synchronous: let the uploads and the workers' replies in.
+      if (performance.now() - lastYield > 5) {
+        await yieldToLoop();
+        signal.throwIfAborted();
+        lastYield = performance.now();
+      }
+      if (headReady()) await drain(false);
+      if (e.type === 'dir') {
+        const ie = baseEntry(e, 'dir');
+        if (e.xattrs && e.xattrs.length > 0) ie.xattrs = e.xattrs;
+        if (e.path.length > 0) framer.raw(tarHeader(ie));
+        if (framer.full) await framer.flush();
+        const wait = add(ie);
+        if (wait) await wait;
+        continue;
+      }
       if (e.type === 'symlink') {
         // The link may vanish or change into something else after the walk saw it.
-        const link = await readlink(e.abs, { encoding: 'buffer' }).catch(() => undefined);
-        return link ? { kind: 'symlink', e, link } : { kind: 'vanished', e };
+        let link: Buffer | undefined;
+        try {
+          link = readlinkSync(e.abs, { encoding: 'buffer' });
+        } catch {
+          link = undefined;
+        }
+        if (!link) {
+          vanished(e.path);
+          continue;
+        }
+        const ie = { ...baseEntry(e, 'symlink'), link };
+        framer.raw(tarHeader(ie));
+        if (framer.full) await framer.flush();
+        const wait = add(ie);
+        if (wait) await wait;
+        continue;
       }
+      p.totalFiles++;
+      p.totalBytes += Number(e.stat.size);
       if (e.stat.nlink > 1n) {
         const id = `${e.stat.dev}:${e.stat.ino}`;
         const first = hardlinks.get(id);
-        if (first) return { kind: 'hardlink', e, link: first };
+        if (first) {
+          const ie = { ...baseEntry(e, 'hardlink'), link: first };
+          framer.raw(tarHeader(ie));
+          if (framer.full) await framer.flush();
+          const wait = add(ie);
+          if (wait) await wait;
+          p.filesDone++;
+          p.bytesDone += Number(e.stat.size);
+          continue;
+        }
         hardlinks.set(id, e.path);
       }
       const old = parent ? await parent.seek(e.path) : undefined;
       if (old && old.type === 'file' && BigInt(old.size) === e.stat.size && old.mtimeNs === e.stat.mtimeNs && old.ctimeNs === e.stat.ctimeNs
         && BigInt(old.ino) === e.stat.ino && (old.size === 0 || old.loc !== undefined)) {
-        return { kind: 'unchanged', e, parent: old };
+        const ie = baseEntry(e, 'file');
+        if (old.loc) ie.loc = old.loc;
+        if (old.xattrs) ie.xattrs = old.xattrs;
+        if (old.torn) ie.torn = true;
+        filesUnchanged++;
+        p.filesDone++;
+        p.bytesDone += ie.size;
+        const wait = add(ie);
+        if (wait) await wait;
+        continue;
       }
-      if (e.stat.size <= BigInt(tuning.smallFileBytes)) {
-        const read = readSmall(e, root);
-        read.catch(() => {});
-        return { kind: 'small', e, read };
-      }
-      return { kind: 'large', e };
-    };
-
-    const consume = async (p: Prepared): Promise<void> => {
-      const e = p.e;
-      switch (p.kind) {
-        case 'vanished':
-          warnings.add('CAIRN_W_FILE_VANISHED', e.path, 'changed into something else or removed before it was read');
-          return;
-        case 'dir': {
-          const ie = baseEntry(e, 'dir');
-          const x = await dirXattrs(e, root);
-          if (x.length > 0) ie.xattrs = x;
-          if (e.path.length > 0) await framer.header(tarHeader(ie));
-          await addIndex(Promise.resolve(ie));
-          return;
-        }
-        case 'symlink': {
-          const ie = { ...baseEntry(e, 'symlink'), link: p.link! };
-          await framer.header(tarHeader(ie));
-          await addIndex(Promise.resolve(ie));
-          return;
-        }
-        case 'hardlink': {
-          const ie = { ...baseEntry(e, 'hardlink'), link: p.link };
-          await framer.header(tarHeader(ie));
-          await addIndex(Promise.resolve(ie));
-          progress.p.filesDone++;
-          progress.p.bytesDone += Number(e.stat.size);
-          return;
-        }
-        case 'unchanged': {
-          const ie = baseEntry(e, 'file');
-          if (p.parent.loc) ie.loc = p.parent.loc;
-          if (p.parent.xattrs) ie.xattrs = p.parent.xattrs;
-          if (p.parent.torn) ie.torn = true;
-          filesUnchanged++;
-          progress.p.filesDone++;
-          progress.p.bytesDone += ie.size;
-          await addIndex(Promise.resolve(ie));
-          return;
-        }
-        case 'small': {
-          const r = await p.read;
-          if (!r) {
-            warnings.add('CAIRN_W_FILE_VANISHED', e.path, 'changed into something else or removed before it was read');
-            return;
-          }
-          const ie = baseEntry(e, 'file', r.stat);
-          if (r.xattrs.length > 0) ie.xattrs = r.xattrs;
-          if (r.torn) {
-            ie.torn = true;
-            warnings.add('CAIRN_W_FILE_CHANGED', e.path, 'changed while it was read; the stored copy may be inconsistent');
-          }
-          await writeFile(ie, async () => { await framer.data(r.data); });
-          bytesRead += r.data.length;
-          return;
-        }
-        case 'large': {
-          const f = await VerifiedFile.open(e.abs, e.stat, root);
-          if (!f) {
-            warnings.add('CAIRN_W_FILE_VANISHED', e.path, 'changed into something else or removed before it was read');
-            return;
-          }
-          try {
-            const ie = baseEntry(e, 'file', f.stat);
-            const x = f.xattrs();
-            if (x.length > 0) ie.xattrs = x;
-            await writeFile(ie, async () => {
-              const slice = Buffer.allocUnsafe(tuning.readSliceBytes);
-              let torn = false;
-              for (let pos = 0; pos < ie.size; pos += slice.length) {
-                signal.throwIfAborted();
-                const want = Math.min(slice.length, ie.size - pos);
-                const got = await f.readAt(slice.subarray(0, want), pos);
-                if (got < want) torn = true;
-                await framer.data(slice.subarray(0, want));
-                bytesRead += want;
-                progress.p.bytesDone += want;
-              }
-              if (torn || f.changedSinceOpen()) {
-                ie.torn = true;
-                warnings.add('CAIRN_W_FILE_CHANGED', e.path, 'changed while it was read; the stored copy may be inconsistent');
-              }
-            }, false);
-          } finally {
-            await f.close();
-          }
-          return;
-        }
-      }
-    };
-
-    const writeFile = async (ie: IndexEntry, body: () => Promise<void>, countBytes = true): Promise<void> => {
-      const skip = await framer.beginFile(tarHeader(ie));
-      await body();
-      const span = await framer.endFile(ie.size, skip);
-      filesRead++;
-      progress.p.filesDone++;
-      if (countBytes) progress.p.bytesDone += ie.size;
-      if (ie.size > 0) {
-        await addIndex(spanLocation(span).then((loc) => ({ ...ie, ...(loc ? { loc } : {}) })));
+      if (framer.isSmall(Number(e.stat.size))) {
+        const size = Number(e.stat.size);
+        if (framer.overflows(size)) await framer.flush();
+        const placed = framer.file(e.abs, e.stat.ino, e.stat.dev, size);
+        if (framer.full) await framer.flush();
+        const wait = addFile(placed);
+        if (wait) await wait;
       } else {
-        await addIndex(Promise.resolve(ie));
+        // A large file: its header from the status of a verified descriptor (as the slices
+        // will be compared with), then slices read by the workers.
+        const f = openVerified(e.abs, e.stat.ino, e.stat.dev, root);
+        if (!f) {
+          vanished(e.path);
+          continue;
+        }
+        let ie: IndexEntry;
+        try {
+          ie = baseEntry(e, 'file', f.stat);
+          const x = readXattrs(f.fd);
+          if (x.length > 0) ie.xattrs = x;
+        } finally {
+          closeSync(f.fd);
+        }
+        framer.raw(tarHeader(ie));
+        if (framer.full) await framer.flush();
+        const parts = await framer.slices(e.abs, f.stat, signal);
+        bytesRead += ie.size;
+        p.bytesDone += ie.size;
+        if (parts.length > 0) {
+          await add({ ie, parts, refs: [], skip: 0, torn: false });
+        } else {
+          filesRead++;
+          p.filesDone++;
+          await add(ie);
+        }
       }
       if (framer.rawInPack >= tuning.packBytes) {
         await framer.flush();
         packs.rotate();
         framer.rawInPack = 0;
       }
-    };
-
-    // Read-ahead: up to `readAhead` prepared entries (small files being read) ahead of the consumer.
-    const ahead: Promise<Prepared>[] = [];
-    for await (const e of walk(root, warnings, signal)) {
-      ahead.push(prepare(e));
-      ahead[ahead.length - 1]!.catch(() => {});
-      if (ahead.length >= tuning.readAhead) await consume(await ahead.shift()!);
-      progress.p.bytesStored = packs.storedBytes;
     }
-    while (ahead.length > 0) await consume(await ahead.shift()!);
+    p.totalKnown = true;
     await framer.flush();
+    await drain(true);
     await packs.finish();
-    await indexTail;
     const summary = await index.finish(packs.packs);
     indexStream.end();
     await indexUpload;
     await parent?.close();
-    await countTotals;
-    progress.p.totalKnown = true;
-    progress.p.bytesStored = packs.storedBytes + summary.bytes;
+    p.bytesStored = packs.storedBytes + summary.bytes;
 
     const volume: VolumeRecord = {
       id: volumeId, lineage, index: idxKey, indexSha256: summary.sha256, entries: summary.entries,
@@ -328,7 +429,7 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
     packs.destroy(err as Error);
     indexStream.destroy(err as Error);
     // Wait for every upload to finish aborting, so no multipart upload outlives the backup.
-    await Promise.allSettled([indexUpload, packs.settled(), parent?.close(), countTotals, lease ? store.deleteObject(lease) : undefined]);
+    await Promise.allSettled([indexUpload, packs.settled(), parent?.close(), lease ? store.deleteObject(lease) : undefined]);
     if (opts.signal?.aborted) throw new CairnError('CAIRN_E_ABORTED', `backup ${backupName} was cancelled`, { cause: err });
     // When one stage fails the others are aborted; report the failure that caused it.
     if (isAbort(err)) throw packs.uploadError ?? indexUploadError ?? err;

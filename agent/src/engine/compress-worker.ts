@@ -1,29 +1,35 @@
-// Worker thread: compresses (and, with a key, seals) one frame at a time for the backup.
+// Worker thread of the engine's pool: builds and compresses (and seals) backup frames
+// (frame-job.ts), and opens, decompresses and writes restore frames (restore-job.ts), one job at
+// a time. Results and failures go back with the job's id; a failure keeps its error code.
 import { parentPort } from 'node:worker_threads';
-import { compressFrame } from '../../../common/src/format/zstd-frame.ts';
-import { sealFrame } from '../../../common/src/format/seal.ts';
+import { codeOf } from '../../../common/src/errors.ts';
+import { runFrameJob, type FrameJob } from './frame-job.ts';
+import { runRestoreJob, type RestoreJob } from './restore-job.ts';
 
-export interface CompressJob {
+export type Job = FrameJob | RestoreJob;
+
+export interface JobMessage {
   id: number;
-  data: Uint8Array;
-  level: number;
-  seal?: { key: Uint8Array; context: string; seq: number };
+  job: Job;
 }
 
-export interface CompressResult {
+export interface JobReply {
   id: number;
-  data?: Uint8Array;
-  error?: string;
+  result?: unknown;
+  error?: { code: string; message: string };
 }
 
-parentPort?.on('message', (job: CompressJob) => {
+parentPort?.on('message', ({ id, job }: JobMessage) => {
   try {
-    let out: Buffer = compressFrame(job.data, job.level);
-    if (job.seal) out = sealFrame(Buffer.from(job.seal.key), job.seal.context, job.seal.seq, false, out);
-    const copy = new Uint8Array(out.length);
-    copy.set(out);
-    parentPort!.postMessage({ id: job.id, data: copy } satisfies CompressResult, [copy.buffer]);
+    if (job.type === 'frame') {
+      const result = runFrameJob(job);
+      // Parts that own their memory move without a copy (a Buffer from the pool is copied).
+      const transfer = result.frame.filter((b) => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer).map((b) => b.buffer as ArrayBuffer);
+      parentPort!.postMessage({ id, result } satisfies JobReply, transfer);
+    } else {
+      parentPort!.postMessage({ id, result: runRestoreJob(job) } satisfies JobReply);
+    }
   } catch (err) {
-    parentPort!.postMessage({ id: job.id, error: (err as Error).message } satisfies CompressResult);
+    parentPort!.postMessage({ id, error: { code: codeOf(err), message: (err as Error).message } } satisfies JobReply);
   }
 });

@@ -33,10 +33,15 @@ function checkRelativePath(path: Buffer, what: string, owner: Buffer): void {
   if (path.length > MAX_PATH) hostile(owner, `${what} is longer than ${MAX_PATH} bytes`);
   if (path.includes(0)) hostile(owner, `${what} contains a NUL byte`);
   if (path[0] === 0x2f) hostile(owner, `${what} is absolute`);
-  for (const c of splitPath(path)) {
-    if (c.length === 0) hostile(owner, `${what} has an empty component`);
-    if (c.length > MAX_NAME) hostile(owner, `${what} has a component longer than ${MAX_NAME} bytes`);
-    if ((c.length === 1 && c[0] === 0x2e) || (c.length === 2 && c[0] === 0x2e && c[1] === 0x2e)) hostile(owner, `${what} has a "." or ".." component`);
+  // Component by component, in place (this runs for every entry of an index).
+  for (let start = 0; start <= path.length;) {
+    let end = path.indexOf(0x2f, start);
+    if (end < 0) end = path.length;
+    const n = end - start;
+    if (n === 0) hostile(owner, `${what} has an empty component`);
+    if (n > MAX_NAME) hostile(owner, `${what} has a component longer than ${MAX_NAME} bytes`);
+    if ((n === 1 && path[start] === 0x2e) || (n === 2 && path[start] === 0x2e && path[start + 1] === 0x2e)) hostile(owner, `${what} has a "." or ".." component`);
+    start = end + 1;
   }
 }
 

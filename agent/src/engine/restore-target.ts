@@ -2,17 +2,21 @@
 // created with O_CREAT|O_EXCL|O_NOFOLLOW (an existing non-directory is unlinked first, never
 // opened), every descriptor is checked to lead under the target and to be on its file system,
 // and metadata is applied through descriptors (xattrs through /proc/self/fd).
-import { constants as C } from 'node:fs';
-import { lchown, link, lstat, lutimes, mkdir, open, symlink, unlink, type FileHandle } from 'node:fs/promises';
+//
+// Synchronous: the main thread uses it for directories, links and large files, and the worker
+// threads that write frames (restore-job.ts) for the files whose data they hold; each call is a
+// short system call that a thread pool round trip would cost several times over.
+import {
+  closeSync, constants as C, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, symlinkSync, unlinkSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { CairnError } from '../../../common/src/errors.ts';
-import type { IndexEntry } from '../../../common/src/format/index-entry.ts';
-import { descriptorUnder, fdPath, type WalkRoot } from './walk.ts';
+import { descriptorUnder, fdPath, type RootCheck } from './file-source.ts';
 import { shown } from './restore-guard.ts';
 import type { Warnings } from './warnings.ts';
 
 const require = createRequire(import.meta.url);
-const xattr = require('fs-xattr') as { setAttribute(path: string, name: string, value: Buffer): Promise<void> };
+const xattr = require('fs-xattr') as { setAttributeSync(path: string, name: string, value: Buffer): void };
 
 const isRoot = process.getuid?.() === 0;
 
@@ -24,108 +28,170 @@ function escape(path: Buffer, why: string): never {
   throw new CairnError('CAIRN_E_HOSTILE_ARCHIVE', `refusing to write ${shown(path)}: ${why}`);
 }
 
-export class RestoreTarget {
-  readonly root: WalkRoot;
-  private readonly warnings: Warnings;
+export interface TargetRoot extends RootCheck {
+  abs: Buffer;
+}
 
-  constructor(root: WalkRoot, warnings: Warnings) {
+/** What is applied to a restored file or directory besides its data. */
+export interface Metadata {
+  path: Buffer;
+  uid: number;
+  gid: number;
+  /** Seconds since the epoch (access and modification time). */
+  time: number;
+  /** Only restorable ones reach here (see `restorable`). */
+  xattrs?: ReadonlyArray<readonly [string, Uint8Array]>;
+}
+
+const SLASH = Buffer.from('/');
+
+export class RestoreTarget {
+  readonly root: TargetRoot;
+
+  constructor(root: TargetRoot) {
     this.root = root;
-    this.warnings = warnings;
   }
 
   abs(path: Buffer): Buffer {
-    return path.length === 0 ? this.root.abs : Buffer.concat([this.root.abs, Buffer.from('/'), path]);
+    return path.length === 0 ? this.root.abs : Buffer.concat([this.root.abs, SLASH, path]);
   }
 
-  private async verify(fh: FileHandle, path: Buffer, dir: boolean): Promise<void> {
-    const st = await fh.stat({ bigint: true });
-    if ((dir ? !st.isDirectory() : !st.isFile()) || st.dev !== this.root.dev || !(await descriptorUnder(fh.fd, this.root))) {
+  private verify(fd: number, path: Buffer, dir: boolean): void {
+    const st = fstatSync(fd, { bigint: true });
+    if ((dir ? !st.isDirectory() : !st.isFile()) || st.dev !== this.root.dev || !descriptorUnder(fd, this.root)) {
       escape(path, 'the opened object is not where it must be (raced or redirected)');
     }
   }
 
   /** Removes an existing non-directory at `abs` (a symlink is removed, never followed). */
-  private async clear(abs: Buffer, path: Buffer): Promise<void> {
-    const st = await lstat(abs).catch(() => undefined);
-    if (!st) return;
+  private clear(abs: Buffer, path: Buffer): void {
+    let st;
+    try {
+      st = lstatSync(abs);
+    } catch {
+      return;
+    }
     if (st.isDirectory()) escape(path, 'a directory is in the way');
-    await unlink(abs);
+    unlinkSync(abs);
   }
 
-  async mkdir(path: Buffer): Promise<void> {
+  mkdir(path: Buffer): void {
     if (path.length === 0) return;
     const abs = this.abs(path);
     try {
-      await mkdir(abs, { mode: 0o700 });
+      mkdirSync(abs, { mode: 0o700 });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const st = await lstat(abs);
-      if (!st.isDirectory()) {
-        await this.clear(abs, path);
-        await mkdir(abs, { mode: 0o700 });
+      if (!lstatSync(abs).isDirectory()) {
+        this.clear(abs, path);
+        mkdirSync(abs, { mode: 0o700 });
       }
     }
   }
 
-  /** Creates a new regular file and returns its verified handle. */
-  async createFile(path: Buffer): Promise<FileHandle> {
+  /** Creates a new regular file and returns its verified descriptor (the caller closes it). */
+  createFile(path: Buffer): number {
     const abs = this.abs(path);
     const flags = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
-    let fh: FileHandle;
+    let fd: number;
     try {
-      fh = await open(abs, flags, 0o600);
+      fd = openSync(abs, flags, 0o600);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      await this.clear(abs, path);
-      fh = await open(abs, flags, 0o600);
+      this.clear(abs, path);
+      fd = openSync(abs, flags, 0o600);
     }
     try {
-      await this.verify(fh, path, false);
+      this.verify(fd, path, false);
     } catch (err) {
-      await fh.close();
+      closeSync(fd);
       throw err;
     }
-    return fh;
+    return fd;
   }
 
-  async symlink(path: Buffer, target: Buffer, e: IndexEntry): Promise<void> {
-    const abs = this.abs(path);
-    await this.clear(abs, path);
-    await symlink(target, abs);
-    if (isRoot) await lchown(abs, e.uid, e.gid);
-    const t = Number(e.mtimeNs) / 1e9;
-    await lutimes(abs, t, t);
+  /** Opens a file this restore created again (for more of its data, or its metadata): same inode, never a link. */
+  openCreated(path: Buffer, ino: bigint, dev: bigint): number {
+    const fd = openSync(this.abs(path), C.O_WRONLY | C.O_NOFOLLOW);
+    try {
+      const st = fstatSync(fd, { bigint: true });
+      if (!st.isFile() || st.ino !== ino || st.dev !== dev || !descriptorUnder(fd, this.root)) escape(path, 'the file this restore created was replaced (raced or redirected)');
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    return fd;
   }
 
-  async hardlink(path: Buffer, existing: Buffer): Promise<void> {
+  symlink(path: Buffer, target: Buffer, uid: number, gid: number, time: number): void {
     const abs = this.abs(path);
-    await this.clear(abs, path);
-    await link(this.abs(existing), abs);
+    this.clear(abs, path);
+    symlinkSync(target, abs);
+    if (isRoot) lchownSync(abs, uid, gid);
+    lutimesSync(abs, time, time);
+  }
+
+  hardlink(path: Buffer, existing: Buffer): void {
+    const abs = this.abs(path);
+    this.clear(abs, path);
+    linkSync(this.abs(existing), abs);
   }
 
   /** Ownership, mode, xattrs and times, through the open descriptor. */
-  async applyMetadata(fh: FileHandle, e: IndexEntry, mode: number): Promise<void> {
-    if (isRoot) await fh.chown(e.uid, e.gid);
-    await fh.chmod(mode);
-    for (const [name, value] of e.xattrs ?? []) {
-      if (!restorableXattr(name)) {
-        this.warnings.add('CAIRN_W_XATTR_SKIPPED', e.path, `extended attribute ${name} is never restored (only user.* and POSIX ACLs)`);
-        continue;
+  applyMetadata(fd: number, m: Metadata, mode: number): void {
+    if (isRoot) fchownSync(fd, m.uid, m.gid);
+    fchmodSync(fd, mode);
+    for (const [name, value] of m.xattrs ?? []) {
+      try {
+        xattr.setAttributeSync(fdPath(fd), name, Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+      } catch (err) {
+        // What no file system accepts was skipped by `restorable`; this one refuses what others take.
+        const code = (err as NodeJS.ErrnoException).code ?? 'an error';
+        const full = code === 'ENOSPC' || code === 'E2BIG' || code === 'EDQUOT';
+        throw new CairnError(full ? 'CAIRN_E_LIMIT_EXCEEDED' : 'CAIRN_E_HOSTILE_ARCHIVE',
+          `${shown(m.path)}: the target's file system refuses extended attribute ${JSON.stringify(name.slice(0, 80))} of ${value.byteLength} bytes (${code})`);
       }
-      await xattr.setAttribute(fdPath(fh.fd), name, value);
     }
-    const t = Number(e.mtimeNs) / 1e9;
-    await fh.utimes(t, t);
+    futimesSync(fd, m.time, m.time);
   }
 
   /** Applies a directory's metadata (after its children, so their creation does not change it). */
-  async finishDir(e: IndexEntry, mode: number): Promise<void> {
-    const fh = await open(this.abs(e.path), C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
+  finishDir(m: Metadata, mode: number): void {
+    const fd = openSync(this.abs(m.path), C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
     try {
-      await this.verify(fh, e.path, true);
-      await this.applyMetadata(fh, e, mode);
+      this.verify(fd, m.path, true);
+      this.applyMetadata(fd, m, mode);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   }
+}
+
+/**
+ * Why no Linux file system would take this attribute (a name or value a real file system never
+ * returns, so only a crafted backup has it), or undefined: names of at most 255 bytes without NUL
+ * (fs-xattr would cut the name there and set another attribute) and not empty after the prefix,
+ * values of at most 64 KiB, and POSIX ACLs in the kernel's version 2 layout.
+ */
+export function invalidXattr(name: string, value: Buffer): string | undefined {
+  if (Buffer.byteLength(name) > 255 || name.includes('\u0000') || name === 'user.') return 'is not a valid attribute name';
+  if (value.length > 65536) return `has a value of ${value.length} bytes, more than any file system takes (64 KiB)`;
+  if (name.startsWith('system.posix_acl_') && (value.length < 4 || (value.length - 4) % 8 !== 0 || value.readUInt32LE(0) !== 2)) return 'is not a POSIX ACL';
+  return undefined;
+}
+
+/** The xattrs of an entry that a restore applies; the others are counted as warnings. */
+export function restorable(path: Buffer, xattrs: ReadonlyArray<readonly [string, Buffer]> | undefined, warnings: Warnings): Array<[string, Buffer]> | undefined {
+  if (!xattrs || xattrs.length === 0) return undefined;
+  const out: Array<[string, Buffer]> = [];
+  for (const [name, value] of xattrs) {
+    if (!restorableXattr(name)) {
+      warnings.add('CAIRN_W_XATTR_SKIPPED', path, `extended attribute ${name} is never restored (only user.* and POSIX ACLs)`);
+      continue;
+    }
+    const invalid = invalidXattr(name, value);
+    if (invalid) warnings.add('CAIRN_W_XATTR_SKIPPED', path, `extended attribute ${JSON.stringify(name.slice(0, 80))} ${invalid}`);
+    else out.push([name, value]);
+  }
+  return out.length > 0 ? out : undefined;
 }

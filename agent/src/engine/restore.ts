@@ -1,7 +1,14 @@
 // Restore of one volume of a backup into a target directory, full or a subset of paths. The
 // index is streamed and every entry checked (restore-guard.ts) before anything is written; file
 // data comes from ranged GETs of only the frames needed, fetched ahead in order.
-import { lstat, realpath, type FileHandle } from 'node:fs/promises';
+//
+// The main thread reads the index, checks entries, creates directories and links, and fetches
+// frames; each frame then goes to a worker (restore-job.ts) that opens, decompresses and writes
+// the files whose data it holds, so frames are decompressed and written on all cores and a small
+// file costs a handful of synchronous system calls instead of a thread pool round trip each.
+// What must wait for files (a directory's metadata, a hardlink, a large file's metadata) waits
+// for the frames registered before it.
+import { closeSync, fstatSync, lstatSync, realpathSync } from 'node:fs';
 import { CairnError } from '../../../common/src/errors.ts';
 import type { Secret } from '../../../common/src/secret.ts';
 import type { ObjectStore } from '../../../common/src/store/object-store.ts';
@@ -11,13 +18,14 @@ import { decodeManifest, type Manifest, type VolumeRecord } from '../../../commo
 import { openIndex } from '../../../common/src/format/index-object.ts';
 import type { IndexEntry } from '../../../common/src/format/index-entry.ts';
 import { checkKey } from '../../../common/src/format/seal.ts';
-import { FramePipeline, frameId, framesOf, type FrameDesc } from './frame-fetcher.ts';
+import { CompressPool } from './compress-pool.ts';
+import { FrameFetcher, framesOf, type FrameDesc } from './frame-fetcher.ts';
 import { RestoreGuard, selectedBy, shown, type RestoreLimits } from './restore-guard.ts';
-import { RestoreTarget } from './restore-target.ts';
+import { RNUMS, TASK_PIECE, TASK_WHOLE, type RestoreJob } from './restore-job.ts';
+import { RestoreTarget, restorable, type Metadata } from './restore-target.ts';
 import { defaultReadLimits } from './read-limits.ts';
 import { Warnings, type Warning } from './warnings.ts';
 import { ProgressReporter, type Progress } from './progress.ts';
-import { TaskPool } from './task-pool.ts';
 
 export interface RestoreOptions {
   /** Which volume of the backup (default: its only volume). */
@@ -32,8 +40,10 @@ export interface RestoreOptions {
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
   onWarning?: (w: Warning) => void;
-  /** Frames fetched ahead (default 8). */
+  /** Frames fetched and being written ahead (default 8). */
   fetchAhead?: number;
+  /** A shared pool (the agent keeps one); one is made and closed per restore when absent. */
+  pool?: CompressPool;
 }
 
 export interface RestoreResult {
@@ -49,9 +59,50 @@ export interface RestoreResult {
   durationMs: number;
 }
 
-interface Pending {
+/** A file spanning frames: created by the main thread, written piece by piece by the workers. */
+interface LargeFile {
   e: IndexEntry;
+  mode: number;
+  ino: bigint;
+  dev: bigint;
+  xattrs: Array<[string, Buffer]> | undefined;
+  /** Bytes planned so far, and the data offset in the next frame (the first frame's skip). */
+  filled: number;
+  skip: number;
+  /** Frames of the file not yet planned. */
+  left: number;
 }
+
+interface Task {
+  e: IndexEntry;
+  mode: number;
+  xattrs?: Array<[string, Buffer]> | undefined;
+  /** Set for a piece of a large file. */
+  large?: LargeFile;
+  /** Whether this is the large file's last frame. */
+  last?: boolean;
+}
+
+/** One frame to fetch and write, with the entries whose data it holds (in index order). */
+interface FrameSlot {
+  seq: number;
+  desc: FrameDesc;
+  stored: Promise<Buffer>;
+  /** Its bytes are here (or its fetch failed). */
+  fetched: boolean;
+  tasks: Task[];
+  /** Set once its job is submitted; settles when the worker is done. */
+  job?: Promise<void>;
+  done: boolean;
+}
+
+/** Work that must wait until every frame up to `after` is written. */
+interface Deferred {
+  after: number;
+  run: () => void;
+}
+
+const meta = (e: IndexEntry, xattrs?: Array<[string, Buffer]>): Metadata => ({ path: e.path, uid: e.uid, gid: e.gid, time: Number(e.mtimeNs) / 1e9, ...(xattrs ? { xattrs } : {}) });
 
 export async function restore(store: ObjectStore, backupName: string, targetPath: string, opts: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
@@ -61,6 +112,7 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
   const warnings = new Warnings(100, opts.onWarning);
   const progress = new ProgressReporter(opts.onProgress);
   const limits: RestoreLimits = { maxBytes: opts.maxBytes, maxEntries: opts.maxEntries ?? 50_000_000, maxDepth: opts.maxDepth ?? 512 };
+  const depth = Math.max(1, opts.fetchAhead ?? 8);
 
   const mk = manifestKey(backupName);
   const manifest = decodeManifest(await store.getObject(mk, { signal, maxBytes: 16 << 20 }), mk, backupName, key);
@@ -68,209 +120,321 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
   if (!volume) {
     throw new CairnError('CAIRN_E_NOT_FOUND', opts.volumeId ? `backup ${backupName} has no volume ${opts.volumeId}` : `backup ${backupName} has ${manifest.volumes.length} volumes: name one`);
   }
-  progress.p.totalBytes = volume.bytes;
-  progress.p.totalFiles = volume.files;
-  progress.p.totalKnown = true;
+  const p = progress.p;
+  p.totalBytes = volume.bytes;
+  p.totalFiles = volume.files;
+  p.totalKnown = true;
 
-  const st = await lstat(targetPath, { bigint: true }).catch(() => undefined);
+  let st;
+  try {
+    st = lstatSync(targetPath, { bigint: true });
+  } catch {
+    st = undefined;
+  }
   if (!st?.isDirectory()) throw new CairnError('CAIRN_E_INVALID_ARGUMENT', `restore target ${targetPath} is not a directory`);
-  const target = new RestoreTarget({ abs: Buffer.from(targetPath), real: await realpath(targetPath), dev: st.dev }, warnings);
-  const subset = opts.paths?.map((p) => (typeof p === 'string' ? Buffer.from(p.replace(/^\/+|\/+$/g, '')) : p));
+  const root = { abs: Buffer.from(targetPath), real: realpathSync(targetPath), dev: st.dev };
+  const target = new RestoreTarget(root);
+  const subset = opts.paths?.map((x) => (typeof x === 'string' ? Buffer.from(x.replace(/^\/+|\/+$/g, '')) : x));
 
   const stream = await store.getObjectStream(volume.index, { signal });
   const reader = await openIndex(stream, { objectKey: volume.index, expectSha256: volume.indexSha256, limits: defaultReadLimits, ...(key ? { key } : {}) });
   if (reader.header.lineage !== volume.lineage || reader.header.backup !== backupName || reader.header.volume !== volume.id) {
+    stream.destroy();
     throw new CairnError('CAIRN_E_CORRUPT', `${volume.index}: index header does not belong to backup ${backupName} volume ${volume.id}`);
   }
-  const pipeline = new FramePipeline({ store, lineage: volume.lineage, key, limits: defaultReadLimits, signal }, opts.fetchAhead ?? 8);
-
-  // Producer: reads the index ahead of the writer and queues the frames the writer will need.
-  const queue: Pending[] = [];
-  let queueDone = false;
-  let queueError: Error | undefined;
-  let wakeConsumer: (() => void) | undefined;
-  let wakeProducer: (() => void) | undefined;
-  let stopped = false;
-  const producer = (async () => {
-    let last: string | undefined;
-    try {
-      for (;;) {
-        const r = await reader.entries.next();
-        if (r.done) break;
-        const e = r.value;
-        if (!selectedBy(subset, e.path)) continue;
-        while (queue.length >= 10_000 && !stopped) await new Promise<void>((w) => (wakeProducer = w));
-        if (stopped) break;
-        queue.push({ e });
-        wakeConsumer?.();
-        if (e.type === 'file' && e.size > 0 && e.loc) {
-          for (const d of framesOf(e.loc)) {
-            const id = frameId(d);
-            if (id === last) continue;
-            last = id;
-            await pipeline.push(d);
-          }
-        }
-      }
-      pipeline.close();
-    } catch (err) {
-      queueError = err instanceof Error ? err : new Error('index read failed', { cause: err });
-      pipeline.close(err);
-    } finally {
-      queueDone = true;
-      wakeConsumer?.();
-    }
-  })();
+  const fetcher = new FrameFetcher({ store, lineage: volume.lineage, key, limits: defaultReadLimits, signal });
+  const ownPool = opts.pool === undefined;
+  const pool = opts.pool ?? new CompressPool();
+  const jobRoot = { abs: new Uint8Array(root.abs), real: root.real, dev: root.dev };
 
   const guard = new RestoreGuard(limits);
-  const writers = new TaskPool(16);
   const dirStack: Array<{ e: IndexEntry; mode: number }> = [];
   const counts = { files: 0, dirs: 0, symlinks: 0, hardlinks: 0, bytes: 0 };
-  let current: { id: string; data: Buffer } | undefined;
-  const frame = async (d: FrameDesc): Promise<Buffer> => {
-    const id = frameId(d);
-    if (current?.id !== id) current = { id, data: await pipeline.next(d) };
-    return current.data;
+
+  // Frames in index order: fetched ahead, then planned and written in order.
+  const slots: FrameSlot[] = [];
+  let nextSeq = 0;
+  /** Slots not yet planned start at this index of `slots`. */
+  let planned = 0;
+  const deferred: Deferred[] = [];
+  let failure: Error | undefined;
+
+  const lastSeq = (): number => nextSeq - 1;
+  /** Throws the first failure of a worker job. */
+  const check = (): void => {
+    if (failure) throw failure;
+  };
+
+  /** Runs deferred work whose frames are all written; drops finished slots. */
+  const settleDone = (): void => {
+    while (slots.length > 0 && slots[0]!.done) {
+      slots.shift();
+      planned--;
+    }
+    const doneThrough = slots.length > 0 ? slots[0]!.seq - 1 : lastSeq();
+    while (deferred.length > 0 && deferred[0]!.after <= doneThrough) deferred.shift()!.run();
+  };
+
+  const later = (run: () => void): void => {
+    deferred.push({ after: lastSeq(), run });
+    settleDone();
+  };
+
+  /** Plans and submits the oldest slot not yet submitted (waiting for its bytes). */
+  const submitNext = async (): Promise<void> => {
+    try {
+      await submit(slots[planned++]!);
+    } catch (err) {
+      // A frame that cannot be fetched, planned or opened fails the restore where it stands.
+      failure ??= err instanceof Error ? err : new Error(String(err));
+      throw err;
+    }
+  };
+
+  const submit = async (slot: FrameSlot): Promise<void> => {
+    const stored = await slot.stored;
+    const src = fetcher.source(slot.desc);
+    const declared = fetcher.declaredSize(src, stored);
+    const base = { type: 'restore' as const, frame: stored, where: src.where, limits: defaultReadLimits, root: jobRoot, ...(src.seal ? { seal: src.seal } : {}) };
+    const empty = { kinds: new Uint8Array(0), paths: new Uint8Array(0), pathEnd: new Uint32Array(0), nums: new Float64Array(0), ids: new BigUint64Array(0), xattrs: [] };
+    let job: RestoreJob;
+    try {
+      if (declared === undefined) throw new CairnError('CAIRN_E_CORRUPT', `${src.where}: frame does not declare its size`);
+      job = { ...base, expect: declared, ...plan(slot, declared) };
+    } catch (err) {
+      // The frame itself may be what is wrong (corrupt, forged, not a frame): let the worker
+      // open and decompress it alone, and report its finding before the plan's.
+      await pool.restore({ ...base, expect: declared ?? -1, ...empty });
+      throw err;
+    }
+    const tasks = slot.tasks;
+    slot.tasks = [];
+    slot.job = pool.restore(job).then((r) => {
+      slot.done = true;
+      let files = 0;
+      for (const t of tasks) if (!t.large) files++;
+      p.filesDone += files;
+      p.bytesDone += r.bytes;
+      settleDone();
+    }, (err: unknown) => {
+      failure ??= err instanceof Error ? err : new Error(String(err));
+      throw err;
+    });
+    slot.job.catch(() => {});
+  };
+
+  /** Where each task's bytes are in a frame of `size` bytes (as the frame declares). */
+  const plan = (slot: FrameSlot, size: number): Pick<RestoreJob, 'kinds' | 'paths' | 'pathEnd' | 'nums' | 'ids' | 'xattrs'> => {
+    const n = slot.tasks.length;
+    const kinds = new Uint8Array(n);
+    const pathEnd = new Uint32Array(n);
+    const nums = new Float64Array(n * RNUMS);
+    const ids = new BigUint64Array(n * 2);
+    const xattrs: RestoreJob['xattrs'] = [];
+    const paths: Buffer[] = [];
+    let pathBytes = 0;
+    slot.tasks.forEach((t, i) => {
+      const e = t.e;
+      const f = t.large;
+      let at: number;
+      let len: number;
+      let fileOffset = 0;
+      if (!f) {
+        at = e.loc!.skip;
+        if (at > size) throw new CairnError('CAIRN_E_CORRUPT', `entry ${shown(e.path)}: data offset is past its frame`);
+        len = Math.min(e.size, size - at);
+        if (len < e.size) throw new CairnError('CAIRN_E_CORRUPT', `entry ${shown(e.path)}: its frames hold ${len} of ${e.size} bytes`);
+        kinds[i] = TASK_WHOLE;
+        if (t.xattrs) xattrs.push([i, t.xattrs]);
+      } else {
+        if (f.filled === e.size) throw new CairnError('CAIRN_E_CORRUPT', `entry ${shown(e.path)}: lists more frames than its data needs`);
+        at = f.skip;
+        if (at > size) throw new CairnError('CAIRN_E_CORRUPT', `entry ${shown(e.path)}: data offset is past its frame`);
+        len = Math.min(e.size - f.filled, size - at);
+        fileOffset = f.filled;
+        f.filled += len;
+        f.skip = 0;
+        if (--f.left === 0 && f.filled < e.size) throw new CairnError('CAIRN_E_CORRUPT', `entry ${shown(e.path)}: its frames hold ${f.filled} of ${e.size} bytes`);
+        kinds[i] = TASK_PIECE;
+        ids[2 * i] = f.ino;
+        ids[2 * i + 1] = f.dev;
+      }
+      paths.push(e.path);
+      pathBytes += e.path.length;
+      pathEnd[i] = pathBytes;
+      const o = RNUMS * i;
+      nums[o] = at;
+      nums[o + 1] = len;
+      nums[o + 2] = fileOffset;
+      nums[o + 3] = t.mode;
+      nums[o + 4] = Number(e.mtimeNs) / 1e9;
+      nums[o + 5] = e.uid;
+      nums[o + 6] = e.gid;
+    });
+    return { kinds, paths: Buffer.concat(paths, pathBytes), pathEnd, nums, ids, xattrs };
+  };
+
+  /** Waits until fewer than `depth` frames are in flight (every slot is complete: a new one is coming). */
+  const room = async (): Promise<void> => {
+    while (slots.length >= depth) {
+      check();
+      if (planned < slots.length) await submitNext();
+      else await Promise.race(slots.filter((s) => s.job && !s.done).map((s) => s.job!));
+      settleDone();
+    }
+  };
+
+  /** The newest slot when it is frame `d` and may still gain tasks. */
+  const current = (d: FrameDesc): FrameSlot | undefined => {
+    const newest = slots[slots.length - 1];
+    return newest && planned < slots.length && newest.desc.offset === d.offset && newest.desc.pack === d.pack ? newest : undefined;
+  };
+
+  /** A new slot for frame `d` (its fetch started), once there is room. */
+  const newSlot = async (d: FrameDesc): Promise<FrameSlot> => {
+    if (slots.length >= depth) await room();
+    const stored = fetcher.fetch(d);
+    stored.catch(() => {});
+    const slot: FrameSlot = { seq: nextSeq++, desc: d, stored, fetched: false, tasks: [], done: false };
+    stored.then(() => { slot.fetched = true; }, () => { slot.fetched = true; });
+    slots.push(slot);
+    return slot;
+  };
+
+  /** Whether a slot that will gain no more tasks (all but the newest) has its bytes and can be submitted. */
+  const submittable = (): boolean => planned < slots.length - 1 && slots[planned]!.fetched;
+
+  /** Writes every frame registered so far and runs what waited for them; failures are dropped (a refusal is reported). */
+  const finishAccepted = async (): Promise<void> => {
+    try {
+      while (planned < slots.length) await submitNext();
+      await Promise.all(slots.map((s) => s.job ?? Promise.resolve()));
+      settleDone();
+      while (deferred.length > 0) deferred.shift()!.run();
+    } catch {
+      // the refusal is what the restore reports
+    }
   };
 
   try {
     for (;;) {
       signal.throwIfAborted();
-      if (queue.length === 0) {
-        if (queueDone) break;
-        await new Promise<void>((w) => (wakeConsumer = w));
-        continue;
-      }
-      const { e } = queue.shift()!;
-      wakeProducer?.();
+      check();
+      const r = await reader.entries.next();
+      if (r.done) break;
+      const e = r.value;
+      if (!selectedBy(subset, e.path)) continue;
       const stripped = guard.setidStripped;
       const mode = guard.check(e);
-      if (guard.setidStripped > stripped) warnings.add('CAIRN_W_SETID_STRIPPED', e.path, 'setuid/setgid bits are never restored');
-      if (target.root.abs.length + 1 + e.path.length > 4095) {
+      if (root.abs.length + 1 + e.path.length > 4095) {
         throw new CairnError('CAIRN_E_LIMIT_EXCEEDED', `entry ${shown(e.path)}: its path in the target would exceed PATH_MAX (4095 bytes)`);
       }
+      if (guard.setidStripped > stripped) warnings.add('CAIRN_W_SETID_STRIPPED', e.path, 'setuid/setgid bits are never restored');
       while (dirStack.length > 0 && !isWithin(e.path, dirStack[dirStack.length - 1]!.e.path)) {
+        // Its metadata after its files: when the frames registered so far are written.
         const d = dirStack.pop()!;
-        await writers.drain(); // its files must be complete before its metadata is applied
-        await target.finishDir(d.e, d.mode);
+        const x = restorable(d.e.path, d.e.xattrs, warnings);
+        later(() => target.finishDir(meta(d.e, x), d.mode));
       }
       switch (e.type) {
         case 'dir':
-          await target.mkdir(e.path);
+          target.mkdir(e.path);
           dirStack.push({ e, mode });
           counts.dirs++;
           break;
         case 'symlink':
-          await target.symlink(e.path, e.link!, e);
+          target.symlink(e.path, e.link!, e.uid, e.gid, Number(e.mtimeNs) / 1e9);
           counts.symlinks++;
           break;
-        case 'hardlink':
-          await writers.drain(); // the link's target may still be being written
+        case 'hardlink': {
           if (subset && !selectedBy(subset, e.link!)) {
             warnings.add('CAIRN_W_FILE_VANISHED', e.path, `hardlink to ${shown(e.link!)}, which is not in the restored paths`);
             break;
           }
-          await target.hardlink(e.path, e.link!);
+          // Its target may still be being written.
+          const link = e.link!;
+          later(() => {
+            target.hardlink(e.path, link);
+            p.filesDone++;
+          });
           counts.hardlinks++;
-          progress.p.filesDone++;
           break;
+        }
         case 'file': {
-          if (e.size <= SMALL_FILE) {
-            // Small files: their bytes are taken from the frames in order, then created and
-            // written concurrently (each is a handful of syscalls that would otherwise queue).
-            const data = e.size > 0 ? await readData(e, frame) : Buffer.alloc(0);
-            await writers.add(async () => {
-              const fh = await target.createFile(e.path);
-              try {
-                if (data.length > 0) await writeAll(fh, data, 0);
-                await target.applyMetadata(fh, e, mode);
-              } finally {
-                await fh.close();
-              }
-            });
-          } else {
-            const fh = await target.createFile(e.path);
-            try {
-              await writeData(fh, e, frame);
-              await target.applyMetadata(fh, e, mode);
-            } finally {
-              await fh.close();
-            }
-          }
+          const xattrs = restorable(e.path, e.xattrs, warnings);
           counts.files++;
           counts.bytes += e.size;
-          progress.p.filesDone++;
-          progress.p.bytesDone += e.size;
+          if (e.size === 0) {
+            const fd = target.createFile(e.path);
+            try {
+              target.applyMetadata(fd, meta(e, xattrs), mode);
+            } finally {
+              closeSync(fd);
+            }
+            p.filesDone++;
+            break;
+          }
+          const loc = e.loc!;
+          if (loc.frames.length === 1) {
+            const d = { pack: loc.pack, seq: loc.seq, offset: loc.offset, size: loc.frames[0]! };
+            (current(d) ?? (await newSlot(d))).tasks.push({ e, mode, xattrs });
+            break;
+          }
+          const frames = framesOf(loc);
+          // Spans frames: created here, its pieces written by the workers, its metadata last.
+          const fd = target.createFile(e.path);
+          let ino: bigint;
+          let dev: bigint;
+          try {
+            const fst = fstatSync(fd, { bigint: true });
+            ino = fst.ino;
+            dev = fst.dev;
+          } finally {
+            closeSync(fd);
+          }
+          const large: LargeFile = { e, mode, ino, dev, xattrs, filled: 0, skip: e.loc!.skip, left: frames.length };
+          for (let k = 0; k < frames.length; k++) (current(frames[k]!) ?? (await newSlot(frames[k]!))).tasks.push({ e, mode, large, last: k === frames.length - 1 });
+          later(() => {
+            const f = target.openCreated(e.path, ino, dev);
+            try {
+              target.applyMetadata(f, meta(e, xattrs), mode);
+            } finally {
+              closeSync(f);
+            }
+            p.filesDone++;
+          });
           break;
         }
       }
+      while (submittable()) await submitNext();
     }
-    if (queueError !== undefined) throw queueError;
-    await writers.drain();
     while (dirStack.length > 0) {
       const d = dirStack.pop()!;
-      await target.finishDir(d.e, d.mode);
+      const x = restorable(d.e.path, d.e.xattrs, warnings);
+      later(() => target.finishDir(meta(d.e, x), d.mode));
     }
-    await producer;
+    while (planned < slots.length) await submitNext();
+    while (slots.length > 0) {
+      check();
+      await Promise.race(slots.filter((s) => s.job && !s.done).map((s) => s.job!));
+      settleDone();
+    }
+    check();
+    settleDone();
     progress.finish();
     return { manifest, volume, ...counts, setidStripped: guard.setidStripped, warnings, durationMs: Date.now() - started };
   } catch (err) {
     progress.stop();
-    await writers.settle();
-    stopped = true;
-    wakeProducer?.();
+    // A refused entry (or an unreadable index) ends the restore; what was accepted before it is
+    // still written, as if entries were written one at a time. Not after a cancel or a failed frame.
+    if (!signal.aborted && failure === undefined) await finishAccepted();
     stream.destroy();
-    pipeline.close(err);
-    await producer;
+    // No worker may still be writing when the restore returns.
+    await Promise.allSettled(slots.map((s) => s.job ?? s.stored));
     if (opts.signal?.aborted) throw new CairnError('CAIRN_E_ABORTED', `restore of ${backupName} was cancelled`, { cause: err });
     throw err;
+  } finally {
+    await reader.entries.return({ entries: 0, packs: [] }).catch(() => {});
+    if (ownPool) await pool.close();
   }
-}
-
-const SMALL_FILE = 1 << 20;
-
-async function writeAll(fh: FileHandle, data: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
-    done += bytesWritten;
-  }
-}
-
-/** A small file's bytes gathered from its frames (taken in order from the pipeline). */
-async function readData(e: IndexEntry, frame: (d: FrameDesc) => Promise<Buffer>): Promise<Buffer> {
-  const out = Buffer.allocUnsafe(e.size);
-  let filled = 0;
-  let skip = e.loc!.skip;
-  for (const d of framesOf(e.loc!)) {
-    if (filled === e.size) throw new CairnError('CAIRN_E_CORRUPT', `entry ${shown(e.path)}: lists more frames than its data needs`);
-    const data = await frame(d);
-    if (skip > data.length) throw new CairnError('CAIRN_E_CORRUPT', `entry ${shown(e.path)}: data offset is past its frame`);
-    filled += data.copy(out, filled, skip, skip + Math.min(e.size - filled, data.length - skip));
-    skip = 0;
-  }
-  if (filled < e.size) throw new CairnError('CAIRN_E_CORRUPT', `entry ${shown(e.path)}: its frames hold ${filled} of ${e.size} bytes`);
-  return out;
-}
-
-async function writeData(fh: FileHandle, e: IndexEntry, frame: (d: FrameDesc) => Promise<Buffer>): Promise<void> {
-  const loc = e.loc!;
-  let remaining = e.size;
-  let position = 0;
-  let skip = loc.skip;
-  for (const d of framesOf(loc)) {
-    if (remaining === 0) throw new CairnError('CAIRN_E_CORRUPT', `entry ${shown(e.path)}: lists more frames than its data needs`);
-    const data = await frame(d);
-    if (skip > data.length) throw new CairnError('CAIRN_E_CORRUPT', `entry ${shown(e.path)}: data offset is past its frame`);
-    const n = Math.min(remaining, data.length - skip);
-    let done = 0;
-    while (done < n) {
-      const { bytesWritten } = await fh.write(data, skip + done, n - done, position + done);
-      done += bytesWritten;
-    }
-    position += n;
-    remaining -= n;
-    skip = 0;
-  }
-  if (remaining > 0) throw new CairnError('CAIRN_E_CORRUPT', `entry ${shown(e.path)}: its frames hold ${e.size - remaining} of ${e.size} bytes`);
 }

@@ -1,102 +1,205 @@
-// Cuts the tar stream of a backup into frames of about `frameBytes`: small files share a frame,
-// large files span several. For each entry it records the frames its data lies in and where the
-// data starts, which become the entry's location in the index once the frames are in a pack.
+// Cuts the tar stream of a backup into frames of about `frameBytes` of tar bytes, as jobs for the
+// pool (frame-job.ts): the main thread only decides which entries go into which frame, from their
+// sizes at walk time; the workers read the files and write the bytes. A small file lies whole in
+// one frame (so a restore needs one frame for it); a large file is cut into slices that fill
+// frames exactly, so its frames are read and compressed on all cores.
 import { padding } from '../../../common/src/format/tar-header.ts';
-import type { FrameRef, PackWriter } from './pack-writer.ts';
+import { ITEM_FILE, ITEM_RAW, ITEM_SLICE, NUMS } from './frame-job.ts';
+import type { PackWriter, WrittenFrame } from './pack-writer.ts';
 
-export interface EntrySpan {
-  /** Frames holding the entry's data, in order (resolve once each is written). */
-  frames: Promise<FrameRef>[];
-  /** Decompressed bytes in the first frame before the data starts. */
-  skip: number;
+/** A submitted frame: `done` is set once it is in its pack. */
+export interface Batch {
+  written: Promise<WrittenFrame>;
+  done: WrittenFrame | undefined;
+  /** The entries' absolute paths as in the job (kept here: the job's copy goes to the worker). */
+  paths: Buffer;
+  pathEnd: Uint32Array;
 }
+
+/** Where an entry's part of the tar stream went: entry `index` of `batch`. */
+export interface Placed {
+  batch: Batch;
+  index: number;
+}
+
+const HEADER = 512;
+const EMPTY = Buffer.alloc(0);
+const NO_ENDS = new Uint32Array(0);
 
 export class TarFramer {
   private readonly packs: PackWriter;
   private readonly frameBytes: number;
-  private buf: Buffer;
-  private used = 0;
-  private spanFrames: Promise<FrameRef>[] | undefined;
-  /** Raw tar bytes in the current pack: the caller rotates packs on this. */
+  private readonly root: { abs: Uint8Array; real: string; dev: bigint };
+  private readonly maxWhole: number;
+  private readonly maxEntries: number;
+  private current!: Batch;
+  private settle!: { resolve: (w: WrittenFrame) => void; reject: (e: unknown) => void };
+  /** Entries of the frame being filled, in arrays sized for a full frame (see flush). */
+  private n = 0;
+  private kinds!: Uint8Array;
+  private paths: Buffer[] = [];
+  private pathEnd!: Uint32Array;
+  private pathBytes = 0;
+  private raws: Buffer[] = [];
+  private rawEnd!: Uint32Array;
+  private rawBytes = 0;
+  private ids!: BigUint64Array;
+  private times!: BigInt64Array;
+  private nums!: Float64Array;
+  /** Estimated tar bytes in the frame being filled. */
+  private est = 0;
+  /** Estimated tar bytes in the current pack: the caller rotates packs on this. */
   rawInPack = 0;
 
-  constructor(packs: PackWriter, frameBytes: number) {
+  constructor(packs: PackWriter, frameBytes: number, maxEntries: number, root: { abs: Buffer; real: string; dev: bigint }, maxWhole: number) {
     this.packs = packs;
     this.frameBytes = frameBytes;
-    this.buf = Buffer.alloc(frameBytes);
+    this.maxEntries = Math.max(1, maxEntries);
+    this.root = { abs: new Uint8Array(root.abs), real: root.real, dev: root.dev };
+    this.maxWhole = maxWhole;
+    this.reset();
   }
 
-  /** An entry without data (directory, symlink, hardlink, empty file). */
-  async header(h: Buffer): Promise<void> {
-    await this.write(h);
+  private reset(): void {
+    let resolve!: (w: WrittenFrame) => void;
+    let reject!: (e: unknown) => void;
+    const written = new Promise<WrittenFrame>((a, b) => { resolve = a; reject = b; });
+    written.catch(() => {});
+    const batch: Batch = { written, done: undefined, paths: EMPTY, pathEnd: NO_ENDS };
+    written.then((w) => { batch.done = w; }, () => {});
+    this.current = batch;
+    this.settle = { resolve, reject };
+    // Grown by doubling (grow) up to the entries of a full frame.
+    const cap = 64;
+    this.n = 0;
+    this.kinds = new Uint8Array(cap);
+    this.paths = [];
+    this.pathEnd = new Uint32Array(cap);
+    this.pathBytes = 0;
+    this.raws = [];
+    this.rawEnd = new Uint32Array(cap);
+    this.rawBytes = 0;
+    this.ids = new BigUint64Array(2 * cap);
+    this.times = new BigInt64Array(2 * cap);
+    this.nums = new Float64Array(NUMS * cap);
+    this.est = 0;
   }
 
-  /** Starts a file entry: writes its header; the data follows with `data()` and `endFile()`. */
-  async beginFile(h: Buffer): Promise<number> {
-    await this.write(h);
-    if (this.used === this.frameBytes) await this.flush();
-    this.spanFrames = [];
-    return this.used;
-  }
-
-  async data(chunk: Buffer): Promise<void> {
-    await this.write(chunk);
-  }
-
-  /** Ends a file entry (with its tar padding) and returns where its data is. */
-  async endFile(size: number, skip: number): Promise<EntrySpan> {
-    const frames = this.spanFrames!;
-    this.spanFrames = undefined;
-    // The data's last byte is in the frame being filled, unless the data ended exactly on a
-    // frame boundary (then that frame was flushed and is already in `frames`).
-    if (size > 0 && this.used > 0) frames.push(this.pendingCurrent());
-    const pad = padding(size);
-    if (pad > 0) await this.write(Buffer.alloc(pad));
-    return { frames, skip };
-  }
-
-  /** Flushes the current frame (before a pack rotation or at the end). */
-  async flush(): Promise<void> {
-    if (this.used === 0) return;
-    const frame = this.used === this.frameBytes ? this.buf : Buffer.from(this.buf.subarray(0, this.used));
-    this.buf = Buffer.alloc(this.frameBytes);
-    this.used = 0;
-    const { ref } = await this.packs.submit(frame);
-    this.settle(ref);
-  }
-
-  private currentRef: { promise: Promise<FrameRef>; resolve: (r: FrameRef) => void; reject: (e: unknown) => void } | undefined;
-
-  /** A promise for the frame being filled now, settled when it is flushed. */
-  private pendingCurrent(): Promise<FrameRef> {
-    if (!this.currentRef) {
-      let resolve!: (r: FrameRef) => void;
-      let reject!: (e: unknown) => void;
-      const promise = new Promise<FrameRef>((a, b) => { resolve = a; reject = b; });
-      promise.catch(() => {});
-      this.currentRef = { promise, resolve, reject };
+  private push(kind: number, path: Buffer | undefined, raw: Buffer | undefined, ino: bigint, dev: bigint, m: bigint, c: bigint, a: number, b: number, d: number, e: number, est: number): Placed {
+    const index = this.n++;
+    if (index === this.kinds.length) this.grow();
+    this.kinds[index] = kind;
+    if (path) {
+      this.paths.push(path);
+      this.pathBytes += path.length;
     }
-    return this.currentRef.promise;
+    this.pathEnd[index] = this.pathBytes;
+    if (raw) {
+      this.raws.push(raw);
+      this.rawBytes += raw.length;
+    }
+    this.rawEnd[index] = this.rawBytes;
+    this.ids[2 * index] = ino;
+    this.ids[2 * index + 1] = dev;
+    this.times[2 * index] = m;
+    this.times[2 * index + 1] = c;
+    const o = NUMS * index;
+    this.nums[o] = a;
+    this.nums[o + 1] = b;
+    this.nums[o + 2] = d;
+    this.nums[o + 3] = e;
+    this.est += est;
+    this.rawInPack += est;
+    return { batch: this.current, index };
   }
 
-  private settle(ref: Promise<FrameRef>): void {
-    const cur = this.currentRef;
-    this.currentRef = undefined;
-    if (cur) ref.then(cur.resolve, cur.reject);
+  private grow(): void {
+    const cap = this.kinds.length * 2;
+    const more = <T extends Uint8Array | Uint32Array | BigUint64Array | BigInt64Array | Float64Array>(a: T, per: number, make: (n: number) => T): T => {
+      const b = make(cap * per);
+      b.set(a as never);
+      return b;
+    };
+    this.kinds = more(this.kinds, 1, (k) => new Uint8Array(k));
+    this.pathEnd = more(this.pathEnd, 1, (k) => new Uint32Array(k));
+    this.rawEnd = more(this.rawEnd, 1, (k) => new Uint32Array(k));
+    this.ids = more(this.ids, 2, (k) => new BigUint64Array(k));
+    this.times = more(this.times, 2, (k) => new BigInt64Array(k));
+    this.nums = more(this.nums, NUMS, (k) => new Float64Array(k));
   }
 
-  private async write(b: Buffer): Promise<void> {
-    let pos = 0;
-    while (pos < b.length) {
-      const n = Math.min(b.length - pos, this.frameBytes - this.used);
-      b.copy(this.buf, this.used, pos, pos + n);
-      this.used += n;
-      this.rawInPack += n;
-      pos += n;
-      if (this.used === this.frameBytes) {
-        if (this.spanFrames) this.spanFrames.push(this.pendingCurrent());
-        await this.flush();
-      }
+  /** The frame is full (by bytes, or by entries: see Tuning.frameEntries): submit it with `flush`. */
+  get full(): boolean {
+    return this.est >= this.frameBytes || this.n >= this.maxEntries;
+  }
+
+  /** Whether a file of `size` bytes goes whole into one frame. */
+  isSmall(size: number): boolean {
+    return size <= this.maxWhole;
+  }
+
+  /** Whether a small file of `size` bytes would overflow the frame: `flush` first. */
+  overflows(size: number): boolean {
+    return this.est > 0 && this.est + HEADER + size + padding(size) > this.frameBytes;
+  }
+
+  /** Header bytes (of a directory, symlink or hardlink, or of a large file); then check `full`. */
+  raw(bytes: Buffer): Placed {
+    return this.push(ITEM_RAW, undefined, bytes, 0n, 0n, 0n, 0n, 0, 0, 0, 0, bytes.length);
+  }
+
+  /**
+   * A small file at `abs` (under the root), read whole by a worker (`ino`/`dev` as the walk saw
+   * them); check `overflows` before and `full` after.
+   */
+  file(abs: Buffer, ino: bigint, dev: bigint, size: number): Placed {
+    return this.push(ITEM_FILE, abs, undefined, ino, dev, 0n, 0n, size, 0, 0, 0, HEADER + size + padding(size));
+  }
+
+  /** The data of a large file whose header was just added: slices that fill frames. */
+  async slices(abs: Buffer, ref: { ino: bigint; dev: bigint; size: bigint; mtimeNs: bigint; ctimeNs: bigint }, signal?: AbortSignal): Promise<Placed[]> {
+    const size = Number(ref.size);
+    const out: Placed[] = [];
+    for (let pos = 0; pos < size;) {
+      signal?.throwIfAborted();
+      if (this.full) await this.flush();
+      const len = Math.min(size - pos, this.frameBytes - this.est);
+      const pad = pos + len === size ? padding(size) : 0;
+      out.push(this.push(ITEM_SLICE, abs, undefined, ref.ino, ref.dev, ref.mtimeNs, ref.ctimeNs, size, pos, len, pad, len + pad));
+      pos += len;
+      if (this.full) await this.flush();
+    }
+    return out;
+  }
+
+  /** Submits the frame being filled (waits for room in the pack writer). */
+  async flush(): Promise<void> {
+    const n = this.n;
+    if (n === 0) return;
+    const settle = this.settle;
+    const batch = this.current;
+    batch.paths = Buffer.concat(this.paths, this.pathBytes);
+    batch.pathEnd = this.pathEnd.slice(0, n);
+    const job = {
+      root: this.root,
+      maxWhole: this.maxWhole,
+      kinds: this.kinds.slice(0, n),
+      // Copies for the worker (they are transferred); the batch keeps the originals.
+      paths: new Uint8Array(batch.paths),
+      pathEnd: batch.pathEnd.slice(),
+      raw: Buffer.concat(this.raws, this.rawBytes),
+      rawEnd: this.rawEnd.slice(0, n),
+      ids: this.ids.slice(0, 2 * n),
+      times: this.times.slice(0, 2 * n),
+      nums: this.nums.slice(0, NUMS * n),
+    };
+    this.reset();
+    try {
+      const { written } = await this.packs.submit(job);
+      written.then(settle.resolve, settle.reject);
+    } catch (err) {
+      settle.reject(err);
+      throw err;
     }
   }
 }

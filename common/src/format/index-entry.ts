@@ -62,7 +62,13 @@ export function encodeEntry(e: IndexEntry): string {
   o.nlink = e.nlink;
   if (e.link) bytesField(o, 'link', e.link);
   if (e.xattrs && e.xattrs.length > 0) o.xattrs = Object.fromEntries(e.xattrs.map(([k, v]) => [k, v.toString('base64')]));
-  if (e.loc) Object.assign(o, { pack: e.loc.pack, seq: e.loc.seq, offset: e.loc.offset, frames: e.loc.frames, skip: e.loc.skip });
+  if (e.loc) {
+    o.pack = e.loc.pack;
+    o.seq = e.loc.seq;
+    o.offset = e.loc.offset;
+    o.frames = e.loc.frames;
+    o.skip = e.loc.skip;
+  }
   if (e.torn) o.torn = true;
   return JSON.stringify(o);
 }

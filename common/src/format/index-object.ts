@@ -55,11 +55,16 @@ export class IndexWriter {
     this.sealer = o.key ? new ObjectSealer(o.key, o.objectKey) : undefined;
   }
 
-  async add(e: IndexEntry): Promise<void> {
-    if (!this.started) await this.start();
+  /**
+   * Adds an entry; the promise (only when the entry completed a chunk, or started the object)
+   * resolves once `out` took the chunk. Most entries need no await: a writer of millions of
+   * entries saves a promise each.
+   */
+  add(e: IndexEntry): Promise<void> | undefined {
+    if (!this.started) return this.start().then(() => this.add(e));
     if (e.loc) this.packs.add(e.loc.pack);
     this.entries++;
-    await this.push(encodeEntry(e));
+    return this.push(encodeEntry(e));
   }
 
   /**
@@ -82,14 +87,14 @@ export class IndexWriter {
     await this.push(JSON.stringify({ cairn: 'index', version: FORMAT_VERSION, ...this.o.header, encrypted: this.sealer !== undefined }));
   }
 
-  private async push(line: string): Promise<void> {
+  private push(line: string): Promise<void> | undefined {
     this.lines.push(line);
     this.pending += line.length + 1;
-    if (this.pending >= (this.o.chunkBytes ?? 1 << 20)) await this.flush(false);
+    return this.pending >= (this.o.chunkBytes ?? 1 << 20) ? this.flush(false) : undefined;
   }
 
   private async flush(final: boolean): Promise<void> {
-    const text = Buffer.from(this.lines.map((l) => `${l}\n`).join(''));
+    const text = Buffer.from(`${this.lines.join('\n')}\n`);
     this.lines = [];
     this.pending = 0;
     const frame = compressFrame(text, this.o.level ?? 3);
@@ -116,41 +121,83 @@ export interface IndexReader {
   entries: AsyncGenerator<IndexEntry, IndexTrailer>;
 }
 
+/**
+ * Bytes received and not consumed yet. The buffer grows geometrically, so a byte is copied a
+ * constant number of times and reassembling a frame delivered in many small chunks costs linear
+ * time: an endpoint that sends a frame a few bytes at a time cannot make the reader copy it over
+ * and over.
+ */
+class Pending {
+  private buf = Buffer.alloc(0);
+  private start = 0;
+  private end = 0;
+
+  get length(): number {
+    return this.end - this.start;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.end + chunk.length > this.buf.length) {
+      // A new buffer (never one a returned view still points into), with room to grow.
+      const next = Buffer.allocUnsafe(Math.max(2 * (this.length + chunk.length), 64 << 10));
+      this.buf.copy(next, 0, this.start, this.end);
+      this.buf = next;
+      this.end = this.length;
+      this.start = 0;
+    }
+    chunk.copy(this.buf, this.end);
+    this.end += chunk.length;
+  }
+
+  /** The unconsumed bytes (a view, valid until the next push). */
+  view(): Buffer {
+    return this.buf.subarray(this.start, this.end);
+  }
+
+  consume(n: number): void {
+    this.start += n;
+  }
+}
+
 /** Decompressed (and opened) chunks of an index object read from a stream. */
 async function* plainChunks(stream: AsyncIterable<Buffer>, o: IndexReadOptions, hash: ReturnType<typeof createHash>): AsyncGenerator<Buffer> {
-  let buf: Buffer = Buffer.alloc(0);
+  const buf = new Pending();
   let sealed: { key: Buffer; seq: number; done: boolean } | undefined;
   let first = true;
+  const scan = new FrameScan(o.objectKey);
   const maxPending = o.limits.maxFrameBytes + (1 << 20);
   for await (const chunk of stream) {
     hash.update(chunk);
-    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    buf.push(chunk);
     if (first && buf.length >= OBJECT_MAGIC.length + OBJECT_SALT_BYTES) {
       first = false;
-      const isSealed = buf.subarray(0, 4).equals(OBJECT_MAGIC);
+      const head = buf.view();
+      const isSealed = head.subarray(0, 4).equals(OBJECT_MAGIC);
       if (isSealed !== (o.key !== undefined)) {
         throw new CairnError('CAIRN_E_FORMAT', `${o.objectKey}: index is ${isSealed ? '' : 'not '}encrypted, but the location's key is ${o.key ? 'set' : 'not set'}`);
       }
       if (isSealed) {
-        sealed = { key: deriveKey(o.key!, buf.subarray(4, 4 + OBJECT_SALT_BYTES), 'cairn/v1/object'), seq: 0, done: false };
-        buf = buf.subarray(4 + OBJECT_SALT_BYTES);
+        sealed = { key: deriveKey(o.key!, head.subarray(4, 4 + OBJECT_SALT_BYTES), 'cairn/v1/object'), seq: 0, done: false };
+        buf.consume(4 + OBJECT_SALT_BYTES);
       }
     }
     if (first) continue;
     for (;;) {
+      const view = buf.view();
       let frame: Buffer | undefined;
       if (sealed) {
-        if (buf.length < 4 || buf.length < 4 + buf.readUInt32BE(0)) break;
+        if (view.length < 4 || view.length < 4 + view.readUInt32BE(0)) break;
         if (sealed.done) throw new CairnError('CAIRN_E_CORRUPT', `${o.objectKey}: data after the final frame`);
-        const opened = openFrame(sealed.key, o.objectKey, sealed.seq++, buf, o.objectKey);
+        const opened = openFrame(sealed.key, o.objectKey, sealed.seq++, view, o.objectKey);
         sealed.done = opened.final;
         frame = opened.plaintext;
-        buf = buf.subarray(opened.consumed);
+        buf.consume(opened.consumed);
       } else {
-        const size = completeFrameSize(buf, o.objectKey);
+        const size = scan.size(view);
         if (size === undefined) break;
-        frame = buf.subarray(0, size);
-        buf = buf.subarray(size);
+        frame = view.subarray(0, size);
+        buf.consume(size);
+        scan.reset();
       }
       yield decompressFrame(frame, o.limits, o.objectKey);
     }
@@ -160,28 +207,50 @@ async function* plainChunks(stream: AsyncIterable<Buffer>, o: IndexReadOptions, 
   if (sealed && !sealed.done) throw new CairnError('CAIRN_E_CORRUPT', `${o.objectKey}: truncated (no final frame)`);
 }
 
-/** The size of the zstd frame at the start of `buf`, or undefined while it is incomplete. */
-function completeFrameSize(buf: Buffer, where: string): number | undefined {
-  // A zstd frame is self-delimiting; walk its block headers (RFC 8878 section 3.1.1).
-  if (buf.length < 6) return undefined;
-  if (buf.readUInt32LE(0) !== 0xfd2fb528) throw new CairnError('CAIRN_E_CORRUPT', `${where}: not a zstd frame`);
-  const fhd = buf[4]!;
-  const fcsFlag = fhd >> 6;
-  const single = (fhd >> 5) & 1;
-  const checksum = (fhd >> 2) & 1;
-  const dictIdFlag = fhd & 3;
-  let pos = 5 + (single ? 0 : 1) + [0, 1, 2, 4][dictIdFlag]! + [single ? 1 : 0, 2, 4, 8][fcsFlag]!;
-  for (;;) {
-    if (buf.length < pos + 3) return undefined;
-    const bh = buf[pos]! | (buf[pos + 1]! << 8) | (buf[pos + 2]! << 16);
-    const last = bh & 1;
-    const type = (bh >> 1) & 3;
-    const size = bh >>> 3;
-    pos += 3 + (type === 1 ? 1 : size);
-    if (last) break;
+/**
+ * The size of the zstd frame at the start of a buffer, found by walking its block headers
+ * (RFC 8878 section 3.1.1) as its bytes arrive. The walk resumes where it stopped, so a frame of
+ * many small blocks received in many small chunks is walked once, not once per chunk.
+ */
+class FrameScan {
+  private readonly where: string;
+  /** Offset of the next block header (0: the frame header is not read yet). */
+  private pos = 0;
+  private checksum = false;
+  private lastSeen = false;
+
+  constructor(where: string) {
+    this.where = where;
   }
-  pos += checksum ? 4 : 0;
-  return buf.length >= pos ? pos : undefined;
+
+  reset(): void {
+    this.pos = 0;
+    this.checksum = false;
+    this.lastSeen = false;
+  }
+
+  /** The frame's size once `buf` holds all of it, else undefined. */
+  size(buf: Buffer): number | undefined {
+    if (this.pos === 0) {
+      if (buf.length < 6) return undefined;
+      if (buf.readUInt32LE(0) !== 0xfd2fb528) throw new CairnError('CAIRN_E_CORRUPT', `${this.where}: not a zstd frame`);
+      const fhd = buf[4]!;
+      const fcsFlag = fhd >> 6;
+      const single = (fhd >> 5) & 1;
+      this.checksum = ((fhd >> 2) & 1) === 1;
+      const dictIdFlag = fhd & 3;
+      this.pos = 5 + (single ? 0 : 1) + [0, 1, 2, 4][dictIdFlag]! + [single ? 1 : 0, 2, 4, 8][fcsFlag]!;
+    }
+    while (!this.lastSeen) {
+      if (buf.length < this.pos + 3) return undefined;
+      const bh = buf[this.pos]! | (buf[this.pos + 1]! << 8) | (buf[this.pos + 2]! << 16);
+      const type = (bh >> 1) & 3;
+      this.pos += 3 + (type === 1 ? 1 : bh >>> 3);
+      this.lastSeen = (bh & 1) === 1;
+    }
+    const end = this.pos + (this.checksum ? 4 : 0);
+    return buf.length >= end ? end : undefined;
+  }
 }
 
 /** Reads an index object as a stream of entries; the generator returns the trailer. */
@@ -233,19 +302,39 @@ function parseJson(line: string, where: string): Record<string, unknown> {
 }
 
 async function* splitLines(chunks: AsyncGenerator<Buffer>, o: IndexReadOptions): AsyncGenerator<string> {
-  let rest = '';
+  // The start of the current line, in pieces: only new text is searched for a newline, so a long
+  // line that arrives in many small frames costs linear time, not quadratic.
+  let pending: string[] = [];
+  let pendingLength = 0;
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  for await (const c of chunks) {
-    let text: string;
+  const decode = (c?: Buffer): string => {
     try {
-      text = rest + decoder.decode(c, { stream: true });
+      return c ? decoder.decode(c, { stream: true }) : decoder.decode();
     } catch {
       throw new CairnError('CAIRN_E_FORMAT', `${o.objectKey}: index is not UTF-8 text`);
     }
-    const parts = text.split('\n');
-    rest = parts.pop()!;
-    if (rest.length > o.limits.maxLineBytes) throw new CairnError('CAIRN_E_LIMIT_EXCEEDED', `${o.objectKey}: a line longer than ${o.limits.maxLineBytes} bytes`);
-    for (const p of parts) yield p;
+  };
+  for await (const c of chunks) {
+    const text = decode(c);
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+      if (pending.length === 0) {
+        yield text.slice(start, nl);
+      } else {
+        pending.push(text.slice(start, nl));
+        const line = pending.join('');
+        pending = [];
+        pendingLength = 0;
+        yield line;
+      }
+      start = nl + 1;
+    }
+    if (start < text.length) {
+      pending.push(text.slice(start));
+      pendingLength += text.length - start;
+    }
+    if (pendingLength > o.limits.maxLineBytes) throw new CairnError('CAIRN_E_LIMIT_EXCEEDED', `${o.objectKey}: a line longer than ${o.limits.maxLineBytes} bytes`);
   }
-  if (rest.length > 0) yield rest;
+  const tail = decode();
+  if (pendingLength > 0 || tail.length > 0) yield pending.join('') + tail;
 }

@@ -53,6 +53,6 @@ export function parentPath(path: Buffer): Buffer {
 export function isWithin(path: Buffer, ancestor: Buffer): boolean {
   if (ancestor.length === 0) return true;
   if (path.length < ancestor.length) return false;
-  if (!path.subarray(0, ancestor.length).equals(ancestor)) return false;
-  return path.length === ancestor.length || path[ancestor.length] === SLASH;
+  if (path.length > ancestor.length && path[ancestor.length] !== SLASH) return false;
+  return path.compare(ancestor, 0, ancestor.length, 0, ancestor.length) === 0;
 }

@@ -41,16 +41,25 @@ function frameAad(context: string, seq: number, flags: number): Buffer {
 }
 
 export function sealFrame(key: Buffer, context: string, seq: number, final: boolean, plaintext: Buffer): Buffer {
+  return Buffer.concat(sealFrameParts(key, context, seq, final, plaintext));
+}
+
+/**
+ * The sealed frame as its three parts, whose concatenation is `sealFrame`'s result: the length
+ * and flags (5 bytes), the ciphertext, the tag. A writer that streams the parts saves copying a
+ * frame's worth of ciphertext into one buffer.
+ */
+export function sealFrameParts(key: Buffer, context: string, seq: number, final: boolean, plaintext: Buffer): [Buffer, Buffer, Buffer] {
   const flags = final ? FLAG_FINAL : 0;
   const cipher = createCipheriv('aes-256-gcm', key, nonce(seq));
   cipher.setAAD(frameAad(context, seq, flags));
-  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  const out = Buffer.allocUnsafe(4 + 1 + body.length + TAG_BYTES);
-  out.writeUInt32BE(1 + body.length + TAG_BYTES, 0);
-  out[4] = flags;
-  body.copy(out, 5);
-  cipher.getAuthTag().copy(out, 5 + body.length);
-  return out;
+  const first = cipher.update(plaintext);
+  const rest = cipher.final();
+  const body = rest.length === 0 ? first : Buffer.concat([first, rest]);
+  const head = Buffer.allocUnsafe(5);
+  head.writeUInt32BE(1 + body.length + TAG_BYTES, 0);
+  head[4] = flags;
+  return [head, body, cipher.getAuthTag()];
 }
 
 export interface OpenedFrame {
@@ -72,7 +81,9 @@ export function openFrame(key: Buffer, context: string, seq: number, buf: Buffer
   decipher.setAAD(frameAad(context, seq, flags));
   decipher.setAuthTag(tag);
   try {
-    const plaintext = Buffer.concat([decipher.update(body), decipher.final()]);
+    const first = decipher.update(body);
+    const rest = decipher.final();
+    const plaintext = rest.length === 0 ? first : Buffer.concat([first, rest]);
     return { plaintext, final: (flags & FLAG_FINAL) !== 0, consumed: 4 + len };
   } catch {
     throw new CairnError('CAIRN_E_CORRUPT', `${where}: sealed frame ${seq} failed authentication (corrupted, moved or reordered)`);

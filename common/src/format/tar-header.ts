@@ -47,23 +47,29 @@ export function padding(size: number): number {
   return r === 0 ? 0 : BLOCK - r;
 }
 
+/** Writes a ustar header block into `h` at `at` (the 512 bytes are cleared first). */
+function ustarInto(h: Buffer, at: number, name: Buffer, flag: number, e: TarEntry, size: number, linkname: Buffer): void {
+  h.fill(0, at, at + BLOCK);
+  name.copy(h, at, 0, Math.min(name.length, 100));
+  writeOctal(h, at + 100, 8, e.mode & 0o7777);
+  writeOctal(h, at + 108, 8, Math.min(e.uid, MAX_OCTAL_8));
+  writeOctal(h, at + 116, 8, Math.min(e.gid, MAX_OCTAL_8));
+  writeOctal(h, at + 124, 12, Math.min(size, MAX_OCTAL_12));
+  writeOctal(h, at + 136, 12, Math.max(0, Math.min(Math.floor(e.mtimeSeconds), MAX_OCTAL_12)));
+  h.fill(0x20, at + 148, at + 156);
+  h[at + 156] = flag;
+  linkname.copy(h, at + 157, 0, Math.min(linkname.length, 100));
+  h.write('ustar\u000000', at + 257, 8, 'latin1');
+  let sum = 0;
+  for (let i = at; i < at + BLOCK; i++) sum += h[i]!;
+  h.write(sum.toString(8).padStart(6, '0'), at + 148, 6, 'latin1');
+  h[at + 154] = 0;
+  h[at + 155] = 0x20;
+}
+
 function ustarHeader(name: Buffer, flag: number, e: TarEntry, size: number, linkname: Buffer): Buffer {
   const h = Buffer.alloc(BLOCK);
-  name.copy(h, 0, 0, Math.min(name.length, 100));
-  writeOctal(h, 100, 8, e.mode & 0o7777);
-  writeOctal(h, 108, 8, Math.min(e.uid, MAX_OCTAL_8));
-  writeOctal(h, 116, 8, Math.min(e.gid, MAX_OCTAL_8));
-  writeOctal(h, 124, 12, Math.min(size, MAX_OCTAL_12));
-  writeOctal(h, 136, 12, Math.max(0, Math.min(Math.floor(e.mtimeSeconds), MAX_OCTAL_12)));
-  h.fill(0x20, 148, 156);
-  h[156] = flag;
-  linkname.copy(h, 157, 0, Math.min(linkname.length, 100));
-  h.write('ustar\u000000', 257, 8, 'latin1');
-  let sum = 0;
-  for (const byte of h) sum += byte;
-  h.write(sum.toString(8).padStart(6, '0'), 148, 6, 'latin1');
-  h[154] = 0;
-  h[155] = 0x20;
+  ustarInto(h, 0, name, flag, e, size, linkname);
   return h;
 }
 
@@ -86,6 +92,28 @@ export function encodeHeader(e: TarEntry): Buffer {
   const paxHeader = ustarHeader(paxName, 0x78, { ...e, mode: 0o644 }, pax.length, Buffer.alloc(0));
   return Buffer.concat([paxHeader, pax, Buffer.alloc(padding(pax.length)), main]);
 }
+
+/**
+ * Writes the header block(s) of one entry into `dst` at `at` and returns their length, or -1
+ * when they do not fit (the bytes are those of `encodeHeader`). Saves an allocation per entry
+ * when headers go straight into a frame.
+ */
+export function encodeHeaderInto(e: TarEntry, dst: Buffer, at: number): number {
+  const name = e.type === 'dir' ? Buffer.concat([e.name, Buffer.from('/')]) : e.name;
+  const linkname = e.linkname ?? EMPTY;
+  const size = e.type === 'file' ? e.size : 0;
+  if (name.length > 100 || linkname.length > 100 || size > MAX_OCTAL_12 || e.uid > MAX_OCTAL_8 || e.gid > MAX_OCTAL_8 || (e.xattrs && e.xattrs.length > 0)) {
+    const h = encodeHeader(e);
+    if (at + h.length > dst.length) return -1;
+    h.copy(dst, at);
+    return h.length;
+  }
+  if (at + BLOCK > dst.length) return -1;
+  ustarInto(dst, at, name, typeflag[e.type], e, size, linkname);
+  return BLOCK;
+}
+
+const EMPTY = Buffer.alloc(0);
 
 /** Two zero blocks: the end of a tar archive. */
 export const END_OF_ARCHIVE = Buffer.alloc(2 * BLOCK);

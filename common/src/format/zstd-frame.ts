@@ -8,10 +8,13 @@ interface ZstdBinding {
   getFrameContentSize(frame: Uint8Array): number | null;
   findFrameCompressedSize(frame: Uint8Array): number;
   decompress(dst: Uint8Array, src: Uint8Array): number;
+  compressBound(size: number): number;
 }
 interface ZstdCompressor {
   setParameters(p: { compressionLevel: number; checksumFlag: boolean; contentSizeFlag: boolean }): void;
   compress(data: Uint8Array): Buffer;
+  /** The compression context (zstd-napi keeps it as a public field). */
+  cctx: { compress2(dst: Uint8Array, src: Uint8Array): number };
 }
 
 const require = createRequire(import.meta.url);
@@ -30,6 +33,29 @@ export function compressFrame(data: Uint8Array, level: number): Buffer {
   return compressor.compress(data);
 }
 
+/**
+ * Compresses frames into a buffer the caller owns (a worker reuses one output buffer instead of
+ * allocating one per frame). The frames are byte-identical to `compressFrame`'s.
+ */
+export class FrameCompressor {
+  private readonly c: ZstdCompressor;
+
+  constructor(level: number) {
+    this.c = new Compressor();
+    this.c.setParameters({ compressionLevel: level, checksumFlag: true, contentSizeFlag: true });
+  }
+
+  /** Room the output of `size` input bytes may need. */
+  static bound(size: number): number {
+    return binding.compressBound(size);
+  }
+
+  /** Compresses `src` into `dst` (at least `bound(src.length)` bytes); returns the frame's length. */
+  compressInto(dst: Uint8Array, src: Uint8Array): number {
+    return this.c.cctx.compress2(dst, src);
+  }
+}
+
 export interface FrameLimits {
   /** Largest decompressed size accepted for one frame. */
   maxFrameBytes: number;
@@ -37,8 +63,20 @@ export interface FrameLimits {
   maxRatio: number;
 }
 
-/** Decompresses exactly one frame; `where` names the object in errors. */
-export function decompressFrame(frame: Uint8Array, limits: FrameLimits, where: string): Buffer {
+/** The content size a frame declares, or undefined when it declares none or is not a frame. */
+export function declaredContentSize(frame: Uint8Array): number | undefined {
+  try {
+    return binding.getFrameContentSize(frame) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Decompresses exactly one frame; `where` names the object in errors. `into`, when given, is
+ * asked for room of the declared size (after the limits are checked) and the result is a view of it.
+ */
+export function decompressFrame(frame: Uint8Array, limits: FrameLimits, where: string, into?: (size: number) => Uint8Array): Buffer {
   let compressedSize: number;
   let contentSize: number | null;
   try {
@@ -55,7 +93,8 @@ export function decompressFrame(frame: Uint8Array, limits: FrameLimits, where: s
   if (contentSize > frame.length * limits.maxRatio) {
     throw new CairnError('CAIRN_E_LIMIT_EXCEEDED', `${where}: frame compression ratio ${Math.round(contentSize / frame.length)}:1 is over the ${limits.maxRatio}:1 cap`);
   }
-  const out = Buffer.allocUnsafe(contentSize);
+  const room = into?.(contentSize);
+  const out = room ? Buffer.from(room.buffer, room.byteOffset, contentSize) : Buffer.allocUnsafe(contentSize);
   let written: number;
   try {
     written = binding.decompress(out, frame);
