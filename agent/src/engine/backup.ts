@@ -27,8 +27,8 @@ import { CompressPool } from './compress-pool.ts';
 import { PackWriter, isAbort, type FrameRef, type WrittenFrame } from './pack-writer.ts';
 import { TarFramer, type Batch, type Placed } from './tar-framer.ts';
 import { openVerified, readXattrs } from './file-source.ts';
-import { GONE, STATS, TORN } from './frame-job.ts';
-import { walk, type WalkEntry, type WalkRoot } from './walk.ts';
+import { DEFER, GONE, STATS, TORN } from './frame-job.ts';
+import { walk, type WalkRoot } from './walk.ts';
 import { writeManifest } from '../../../common/src/format/manifest-writer.ts';
 import { Warnings, type Warning } from './warnings.ts';
 import { ProgressReporter, type Progress } from './progress.ts';
@@ -92,7 +92,7 @@ interface Large {
  */
 type Pending = IndexEntry | Run | Large;
 
-function baseEntry(e: WalkEntry, type: IndexEntry['type'], st: BigIntStats = e.stat): IndexEntry {
+function baseEntry(e: { path: Buffer; stat: BigIntStats }, type: IndexEntry['type'], st: BigIntStats = e.stat): IndexEntry {
   return {
     path: e.path, type, mode: Number(st.mode & 0o177777n), uid: Number(st.uid), gid: Number(st.gid),
     size: type === 'file' ? Number(st.size) : 0, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, ino: Number(st.ino), nlink: Number(st.nlink),
@@ -202,17 +202,60 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
       return ie;
     };
 
+    /**
+     * A large file (or a small one a worker deferred): its header from the status of a verified
+     * descriptor (which the slices are compared with), then slices that fill frames, read by the
+     * workers. Undefined when the file is no longer the one the walk saw.
+     */
+    const placeLarge = async (abs: Buffer, path: Buffer, ino: bigint, dev: bigint): Promise<Pending | undefined> => {
+      const f = openVerified(abs, ino, dev, root);
+      if (!f) {
+        vanished(path);
+        return undefined;
+      }
+      let ie: IndexEntry;
+      try {
+        ie = baseEntry({ path, stat: f.stat }, 'file');
+        const x = readXattrs(f.fd);
+        if (x.length > 0) ie.xattrs = x;
+      } finally {
+        closeSync(f.fd);
+      }
+      const room = framer.raw(tarHeader(ie));
+      if (room) await room;
+      const parts = await framer.slices(abs, f.stat, signal);
+      bytesRead += ie.size;
+      p.bytesDone += ie.size;
+      if (parts.length > 0) return { ie, parts, refs: [], skip: 0, torn: false };
+      filesRead++;
+      p.filesDone++;
+      return ie;
+    };
+
     /** Writes the head of the queue to the index while it is ready; with `wait`, all of it. */
     const drain = async (wait: boolean): Promise<void> => {
       p.bytesStored = packs.storedBytes;
-      while (head < queue.length) {
+      next: while (head < queue.length) {
         const item = queue[head]!;
         if ('batch' in item) {
-          const w = item.batch.done ?? (wait ? await item.batch.written : undefined);
+          const w = item.batch.done ?? (wait ? await framer.written(item.batch) : undefined);
           if (!w) break;
           while (item.from < item.to) {
-            const ie = fileEntry(item.batch, w, item.from++);
+            const i = item.from++;
             waiting--;
+            if (w.result.flags[i]! & DEFER) {
+              // Not a small file any more: stored as a large one, in its place in the index.
+              const b = item.batch;
+              const start = i > 0 ? b.pathEnd[i - 1]! : 0;
+              const placed = await placeLarge(b.paths.subarray(start, b.pathEnd[i]), b.paths.subarray(start + rootLen, b.pathEnd[i]), b.ids[2 * i]!, b.ids[2 * i + 1]!);
+              if (placed) {
+                queue.splice(head, 0, placed);
+                waiting++;
+                continue next;
+              }
+              continue;
+            }
+            const ie = fileEntry(item.batch, w, i);
             if (ie) {
               const full = index.add(ie);
               if (full) await full;
@@ -222,7 +265,7 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
           // Large file: every slice's frame, in order (consecutive frames of one pack).
           while (item.parts.length > 0) {
             const { batch, index: i } = item.parts[0]!;
-            const w = batch.done ?? (wait ? await batch.written : undefined);
+            const w = batch.done ?? (wait ? await framer.written(batch) : undefined);
             if (!w) break;
             item.parts.shift();
             if (item.refs.length === 0) item.skip = w.result.dataAt[i]!;
@@ -303,8 +346,8 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
       if (e.type === 'dir') {
         const ie = baseEntry(e, 'dir');
         if (e.xattrs && e.xattrs.length > 0) ie.xattrs = e.xattrs;
-        if (e.path.length > 0) framer.raw(tarHeader(ie));
-        if (framer.full) await framer.flush();
+        const room = e.path.length > 0 ? framer.raw(tarHeader(ie)) : undefined;
+        if (room) await room;
         const wait = add(ie);
         if (wait) await wait;
         continue;
@@ -322,8 +365,8 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
           continue;
         }
         const ie = { ...baseEntry(e, 'symlink'), link };
-        framer.raw(tarHeader(ie));
-        if (framer.full) await framer.flush();
+        const room = framer.raw(tarHeader(ie));
+        if (room) await room;
         const wait = add(ie);
         if (wait) await wait;
         continue;
@@ -335,8 +378,8 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
         const first = hardlinks.get(id);
         if (first) {
           const ie = { ...baseEntry(e, 'hardlink'), link: first };
-          framer.raw(tarHeader(ie));
-          if (framer.full) await framer.flush();
+          const room = framer.raw(tarHeader(ie));
+          if (room) await room;
           const wait = add(ie);
           if (wait) await wait;
           p.filesDone++;
@@ -367,33 +410,9 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
         const wait = addFile(placed);
         if (wait) await wait;
       } else {
-        // A large file: its header from the status of a verified descriptor (as the slices
-        // will be compared with), then slices read by the workers.
-        const f = openVerified(e.abs, e.stat.ino, e.stat.dev, root);
-        if (!f) {
-          vanished(e.path);
-          continue;
-        }
-        let ie: IndexEntry;
-        try {
-          ie = baseEntry(e, 'file', f.stat);
-          const x = readXattrs(f.fd);
-          if (x.length > 0) ie.xattrs = x;
-        } finally {
-          closeSync(f.fd);
-        }
-        framer.raw(tarHeader(ie));
-        if (framer.full) await framer.flush();
-        const parts = await framer.slices(e.abs, f.stat, signal);
-        bytesRead += ie.size;
-        p.bytesDone += ie.size;
-        if (parts.length > 0) {
-          await add({ ie, parts, refs: [], skip: 0, torn: false });
-        } else {
-          filesRead++;
-          p.filesDone++;
-          await add(ie);
-        }
+        const item = await placeLarge(e.abs, e.path, e.stat.ino, e.stat.dev);
+        const wait = item ? add(item) : undefined;
+        if (wait) await wait;
       }
       if (framer.rawInPack >= tuning.packBytes) {
         await framer.flush();

@@ -3,7 +3,7 @@
 // transferring their buffers (no copy), and results come back the same way. A job's failure is
 // rebuilt as a CairnError with the worker's code; a worker that dies fails every job.
 import { readFileSync } from 'node:fs';
-import { registerHooks, stripTypeScriptTypes } from 'node:module';
+import { getCompileCacheDir, registerHooks, stripTypeScriptTypes } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -27,6 +27,8 @@ function workerSources(): Record<string, string> | undefined {
   if (sources !== undefined) return sources ?? undefined;
   sources = null;
   if (typeof registerHooks !== 'function' || typeof stripTypeScriptTypes !== 'function') return undefined;
+  // With a compile cache the stripper may never be loaded here: the workers read the cache too.
+  if (typeof getCompileCacheDir === 'function' && getCompileCacheDir() !== undefined) return undefined;
   const out: Record<string, string> = {};
   const warn = Object.getOwnPropertyDescriptor(process, 'emitWarning')!;
   // stripTypeScriptTypes is marked experimental; its one-time warning says nothing about this use.
@@ -75,6 +77,7 @@ export class CompressPool {
   private readonly load: number[];
   private nextId = 0;
   private failed: Error | undefined;
+  private closing = false;
 
   constructor(size = Math.max(1, availableParallelism())) {
     // Workers start when the first job needs one, so a pool that only ever sees a little work
@@ -99,6 +102,10 @@ export class CompressPool {
       else p.resolve(r.result);
     });
     w.on('error', (err: Error) => this.fail(err));
+    // A worker that ends while jobs are pending (crashed, killed) must not leave them waiting.
+    w.on('exit', (code) => {
+      if (!this.closing) this.fail(new Error(`worker exited with code ${code}`));
+    });
     this.workers[i] = w;
     return w;
   }
@@ -117,7 +124,7 @@ export class CompressPool {
     const worker = this.workers[w] ?? this.start(w);
     this.load[w]!++;
     // A view of a shared buffer (Buffer's pool) is copied, never transferred.
-    const transfer = views.filter((v) => v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && v.buffer instanceof ArrayBuffer).map((v) => v.buffer as ArrayBuffer);
+    const transfer = [...new Set(views.filter((v) => v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && v.buffer instanceof ArrayBuffer).map((v) => v.buffer as ArrayBuffer))];
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       worker.postMessage({ id, job } satisfies JobMessage, transfer);
@@ -135,12 +142,14 @@ export class CompressPool {
   }
 
   private fail(err: Error): void {
+    if (this.failed) return;
     this.failed = new CairnError('CAIRN_E_INTERNAL', `compression worker failed: ${err.message}`, { cause: err });
     for (const p of this.pending.values()) p.reject(this.failed);
     this.pending.clear();
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.filter((w) => w !== undefined).map((w) => w.terminate()));
   }
 }

@@ -22,6 +22,15 @@ export const ITEM_SLICE = 2;
 /** Flags of an entry in a result. */
 export const GONE = 1;
 export const TORN = 2;
+/**
+ * A small file that is not one any more (it grew past `maxWhole` since the walk, or its header
+ * (xattrs) is large, or it would take the frame past `maxRaw`): not in this frame; the main
+ * thread stores it as a large file (slices), so that no frame exceeds what a reader accepts.
+ */
+export const DEFER = 4;
+
+/** Header bytes (with PAX records) above which a file is deferred to the large-file path. */
+const MAX_INLINE_HEADER = 64 << 10;
 
 /** Fields per entry in FrameJob.nums: walk size (file) or reference size (slice), pos, len, pad. */
 export const NUMS = 4;
@@ -33,8 +42,10 @@ export interface FrameJob {
   level: number;
   seal?: { key: Uint8Array; context: string; seq: number };
   root: { abs: Uint8Array; real: string; dev: bigint };
-  /** A small file that grew past this since the walk is stored at its walk size, as torn. */
+  /** A small file larger than this now is deferred (DEFER). */
   maxWhole: number;
+  /** Tar bytes this frame may hold: a small file that would take it past this is deferred. */
+  maxRaw: number;
   kinds: Uint8Array;
   /** Absolute paths of the file and slice entries (the root's, a slash, the relative path), concatenated; entry i's ends at pathEnd[i]. */
   paths: Uint8Array;
@@ -122,12 +133,11 @@ export function runFrameJob(job: FrameJob): FrameResult {
       }
       try {
         const st = opened.stat;
-        let size = Number(st.size);
+        const size = Number(st.size);
         let torn = false;
         if (size > job.maxWhole) {
-          // It grew past a small file since the walk: store what the walk saw, as torn.
-          size = job.nums[NUMS * i]!;
-          torn = true;
+          flags[i] = DEFER;
+          continue;
         }
         const x = readXattrs(opened.fd);
         const entry = {
@@ -141,6 +151,10 @@ export function runFrameJob(job: FrameJob): FrameResult {
           // PAX records (xattrs, long names) do not fit: grow.
           ensure(scratch.length * 2, used);
           h = encodeHeaderInto(entry, scratch, used);
+        }
+        if (h > MAX_INLINE_HEADER || used + h + size + pad > job.maxRaw) {
+          flags[i] = DEFER;
+          continue;
         }
         used += h;
         ensure(used + size + pad, used);

@@ -11,9 +11,10 @@ import type { PackWriter, WrittenFrame } from './pack-writer.ts';
 export interface Batch {
   written: Promise<WrittenFrame>;
   done: WrittenFrame | undefined;
-  /** The entries' absolute paths as in the job (kept here: the job's copy goes to the worker). */
+  /** The entries' absolute paths, inodes and devices as in the job (kept here: the job's copies go to the worker). */
   paths: Buffer;
   pathEnd: Uint32Array;
+  ids: BigUint64Array;
 }
 
 /** Where an entry's part of the tar stream went: entry `index` of `batch`. */
@@ -25,6 +26,9 @@ export interface Placed {
 const HEADER = 512;
 const EMPTY = Buffer.alloc(0);
 const NO_ENDS = new Uint32Array(0);
+const NO_IDS = new BigUint64Array(0);
+/** A header up to this size goes whole into the frame being filled; a larger one is spread over frames. */
+const WHOLE_RAW = 64 << 10;
 
 export class TarFramer {
   private readonly packs: PackWriter;
@@ -32,6 +36,8 @@ export class TarFramer {
   private readonly root: { abs: Uint8Array; real: string; dev: bigint };
   private readonly maxWhole: number;
   private readonly maxEntries: number;
+  /** What a frame may grow to: small files that would take it further are deferred (frame-job.ts DEFER). */
+  private readonly maxRaw: number;
   private current!: Batch;
   private settle!: { resolve: (w: WrittenFrame) => void; reject: (e: unknown) => void };
   /** Entries of the frame being filled, in arrays sized for a full frame (see flush). */
@@ -57,6 +63,8 @@ export class TarFramer {
     this.maxEntries = Math.max(1, maxEntries);
     this.root = { abs: new Uint8Array(root.abs), real: root.real, dev: root.dev };
     this.maxWhole = maxWhole;
+    // Readers accept frames of up to 16 MiB (read-limits.ts); stay well below.
+    this.maxRaw = Math.min(frameBytes + maxWhole + WHOLE_RAW, 15 << 20);
     this.reset();
   }
 
@@ -65,7 +73,7 @@ export class TarFramer {
     let reject!: (e: unknown) => void;
     const written = new Promise<WrittenFrame>((a, b) => { resolve = a; reject = b; });
     written.catch(() => {});
-    const batch: Batch = { written, done: undefined, paths: EMPTY, pathEnd: NO_ENDS };
+    const batch: Batch = { written, done: undefined, paths: EMPTY, pathEnd: NO_ENDS, ids: NO_IDS };
     written.then((w) => { batch.done = w; }, () => {});
     this.current = batch;
     this.settle = { resolve, reject };
@@ -143,9 +151,25 @@ export class TarFramer {
     return this.est > 0 && this.est + HEADER + size + padding(size) > this.frameBytes;
   }
 
-  /** Header bytes (of a directory, symlink or hardlink, or of a large file); then check `full`. */
-  raw(bytes: Buffer): Placed {
-    return this.push(ITEM_RAW, undefined, bytes, 0n, 0n, 0n, 0n, 0, 0, 0, 0, bytes.length);
+  /**
+   * Header bytes (of a directory, symlink or hardlink, or of a large file). A promise when the
+   * frame must be submitted first or after (await it). Headers are never read back by a restore
+   * (the index has the metadata), so a large one (many xattrs) may span frames.
+   */
+  raw(bytes: Buffer): Promise<void> | undefined {
+    if (bytes.length > WHOLE_RAW && this.est + bytes.length > this.frameBytes) return this.rawSpread(bytes);
+    this.push(ITEM_RAW, undefined, bytes, 0n, 0n, 0n, 0n, 0, 0, 0, 0, bytes.length);
+    return this.full ? this.flush() : undefined;
+  }
+
+  private async rawSpread(bytes: Buffer): Promise<void> {
+    for (let pos = 0; pos < bytes.length;) {
+      if (this.full) await this.flush();
+      const n = Math.min(bytes.length - pos, this.frameBytes - this.est);
+      this.push(ITEM_RAW, undefined, bytes.subarray(pos, pos + n), 0n, 0n, 0n, 0n, 0, 0, 0, 0, n);
+      pos += n;
+    }
+    if (this.full) await this.flush();
   }
 
   /**
@@ -172,6 +196,12 @@ export class TarFramer {
     return out;
   }
 
+  /** Resolves once `batch` is in its pack, submitting it first if it is the frame being filled. */
+  async written(batch: Batch): Promise<WrittenFrame> {
+    if (batch === this.current) await this.flush();
+    return batch.written;
+  }
+
   /** Submits the frame being filled (waits for room in the pack writer). */
   async flush(): Promise<void> {
     const n = this.n;
@@ -180,16 +210,18 @@ export class TarFramer {
     const batch = this.current;
     batch.paths = Buffer.concat(this.paths, this.pathBytes);
     batch.pathEnd = this.pathEnd.slice(0, n);
+    batch.ids = this.ids.slice(0, 2 * n);
     const job = {
       root: this.root,
       maxWhole: this.maxWhole,
+      maxRaw: this.maxRaw,
       kinds: this.kinds.slice(0, n),
       // Copies for the worker (they are transferred); the batch keeps the originals.
       paths: new Uint8Array(batch.paths),
       pathEnd: batch.pathEnd.slice(),
       raw: Buffer.concat(this.raws, this.rawBytes),
       rawEnd: this.rawEnd.slice(0, n),
-      ids: this.ids.slice(0, 2 * n),
+      ids: batch.ids.slice(),
       times: this.times.slice(0, 2 * n),
       nums: this.nums.slice(0, NUMS * n),
     };

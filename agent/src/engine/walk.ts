@@ -9,7 +9,7 @@
 // (profiled: lstat, open and close were the top native frames of a 10k-file backup). The caller
 // yields to the event loop between entries (backup.ts).
 import { closeSync, constants as C, fstatSync, lstatSync, openSync, readdirSync, type BigIntStats } from 'node:fs';
-import { comparePaths, joinPath } from '../../../common/src/format/path-order.ts';
+import { comparePaths } from '../../../common/src/format/path-order.ts';
 import { descriptorUnder, fdPath, readXattrs } from './file-source.ts';
 import type { Warnings } from './warnings.ts';
 
@@ -58,7 +58,6 @@ function listDir(abs: Buffer, expect: BigIntStats, root: WalkRoot): Listing | un
 }
 
 interface Frame {
-  dir: Buffer;
   abs: Buffer;
   names: Buffer[];
   next: number;
@@ -75,7 +74,9 @@ export function* walk(root: WalkRoot, warnings: Warnings | undefined, signal?: A
   const rootList = listDir(root.abs, rootStat, root);
   if (!rootList) throw new Error('the backup root changed while it was opened');
   yield { path: Buffer.alloc(0), abs: root.abs, type: 'dir', stat: rootStat, xattrs: rootList.xattrs };
-  const stack: Frame[] = [{ dir: Buffer.alloc(0), abs: root.abs, names: rootList.names, next: 0 }];
+  const stack: Frame[] = [{ abs: root.abs, names: rootList.names, next: 0 }];
+  // An entry's relative path is the end of its absolute one.
+  const relAt = root.abs.length + 1;
   while (stack.length > 0) {
     signal?.throwIfAborted();
     const top = stack[stack.length - 1]!;
@@ -84,11 +85,11 @@ export function* walk(root: WalkRoot, warnings: Warnings | undefined, signal?: A
       continue;
     }
     const name = top.names[top.next++]!;
-    const path = joinPath(top.dir, name);
     const abs = Buffer.concat([top.abs, SLASH, name]);
+    const path = abs.subarray(relAt);
     let st: BigIntStats | undefined;
     try {
-      st = lstatSync(abs, { bigint: true });
+      st = lstatSync(abs, { bigint: true, throwIfNoEntry: false });
     } catch {
       st = undefined;
     }
@@ -121,7 +122,7 @@ export function* walk(root: WalkRoot, warnings: Warnings | undefined, signal?: A
       continue;
     }
     yield { path, abs, type, stat: st, xattrs: list.xattrs };
-    stack.push({ dir: path, abs, names: list.names, next: 0 });
+    stack.push({ abs, names: list.names, next: 0 });
   }
 }
 
