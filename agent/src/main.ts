@@ -1,5 +1,6 @@
 // The agent binary: parse config once, build the parts, serve, stop on SIGTERM.
 import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger } from '../../common/src/logger.ts';
 import { parseConfig } from './config.ts';
@@ -11,7 +12,7 @@ import { startAgentServer } from './server/agent-server.ts';
 const config = parseConfig(process.argv.slice(2), process.env);
 const version = (JSON.parse(readFileSync(join(config.appRoot, 'agent', 'package.json'), 'utf8')) as { version: string }).version;
 const logger = createLogger({ component: 'agent', node: config.nodeName, level: config.logLevel });
-const { service, book } = createAgentService({
+const { service, book, compileCache } = createAgentService({
   nodeName: config.nodeName, version, kubeletRoot: config.kubeletRoot, appRoot: config.appRoot, maxJobs: config.maxJobs,
   pluginDirs: config.pluginDirs, addressPolicy: { allow: new Set(config.allowEndpoints), refusedCidrs: config.refuseCidrs }, bwrap: config.bwrap, logger,
 });
@@ -33,6 +34,8 @@ const stop = async (signal: string) => {
   logger.info({ signal }, 'stopping');
   await metricsServer?.close();
   await server.close();
+  const cache = await compileCache;
+  if (cache) await rm(cache, { recursive: true, force: true });
   process.exit(0);
 };
 process.once('SIGTERM', () => void stop('SIGTERM'));

@@ -7,6 +7,7 @@
 // missing or broken engine becomes a clear "engine not available" line instead of a crash.
 import type * as Engine from '../../agent/src/engine/index.ts';
 import type * as Store from '../../common/src/store/object-store.ts';
+import type * as PoolModule from '../../agent/src/engine/compress-pool.ts';
 import { Secret } from '../../common/src/secret.ts';
 import { EXIT_UNAVAILABLE, type CairnOp } from './cairn.ts';
 
@@ -37,6 +38,11 @@ async function main(): Promise<void> {
     // The zstd level the engine uses by default, for the report; best effort (an internal module).
     const tuning = (await import(new URL('../../agent/src/engine/tuning.ts', import.meta.url).href).catch(() => ({}))) as { defaultTuning?: { level?: number } };
     console.log(JSON.stringify({ zstdLevel: tuning.defaultTuning?.level ?? null }));
+    // Loads a worker's modules too, so the compile cache (NODE_COMPILE_CACHE) holds all of them.
+    const { CompressPool } = (await import(new URL('../../agent/src/engine/compress-pool.ts', import.meta.url).href)) as typeof PoolModule;
+    const pool = new CompressPool(1);
+    await pool.ping();
+    await pool.close();
     return;
   }
   const store = storeModule.createS3Store({

@@ -1,9 +1,13 @@
 // Cairn's data engine, with encryption on (a fixed 32-byte key), each operation a child process
 // (cairn-op.ts) so its peak RSS is measured like the other tools'. Backups b1 (full), b2
 // (parent b1, unchanged) and b3 (parent b2, after the mutation); the restore is of b1.
+// Like the agent's job processes (agent/src/sandbox/compile-cache.ts), every operation reads a
+// Node compile cache that the probe filled once.
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { measure } from '../measure.ts';
@@ -43,8 +47,11 @@ const names: Record<BackupKind, { name: string; parent?: string }> = {
   changed: { name: 'b3', parent: 'b2' },
 };
 
+let compileCache: string | undefined;
+
 function env(op: CairnOp): NodeJS.ProcessEnv {
-  return { ...process.env, CAIRN_BENCH_OP: JSON.stringify(op) };
+  compileCache ??= mkdtempSync(join(tmpdir(), 'cairn-bench-compile-cache-'));
+  return { ...process.env, CAIRN_BENCH_OP: JSON.stringify(op), NODE_COMPILE_CACHE: compileCache };
 }
 
 export function cairnTool(): Tool {
@@ -53,7 +60,7 @@ export function cairnTool(): Tool {
     name: 'cairn',
     get settings() {
       const level = zstdLevel === null ? 'the engine\'s default zstd level' : `zstd level ${zstdLevel} (the engine's default)`;
-      return `engine default tuning: ${level}, parallelism and part sizes; encryption on (AES-256-GCM, 32-byte key); no local cache`;
+      return `engine default tuning: ${level}, parallelism and part sizes; encryption on (AES-256-GCM, 32-byte key); no local cache; Node compile cache warmed once, as the agent does`;
     },
     async unavailable() {
       const probe: CairnOp = { op: 'probe', endpoint: '', region: '', bucket: '', prefix: '', accessKeyId: '', secretAccessKey: '', keyHex: KEY_HEX, lineage: { clusterUid: '', pvcUid: '' }, backupName: '' };
@@ -93,7 +100,7 @@ export function cairnTool(): Tool {
       };
       // CAIRN_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every Cairn operation there.
       const prof = process.env.CAIRN_BENCH_CPU_PROF;
-      const nodeArgs = (logOp: string) => (prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${ctx.bucket}-${logOp}.cpuprofile`] : []);
+      const nodeArgs = (logOp: string) => (prof ? ['--cpu-prof', `--cpu-prof-dir=${join(prof, `${ctx.bucket}-${logOp}`)}`] : []);
       // The same V8 flags as the agent's job processes (agent/src/sandbox/run-sandboxed.ts).
       const run = (logOp: string, op: CairnOp) => measure({ command: process.execPath, args: [...jobNodeFlags, ...nodeArgs(logOp), child], env: env(op), logFile: ctx.logFile(logOp), timeoutMs: ctx.timeoutMs });
       return {

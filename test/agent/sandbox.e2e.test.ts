@@ -1,19 +1,20 @@
 // The job sandbox, probed from inside: one volume visible, read-only everything else, its own
 // read-only /proc, no /sys, only the job's capabilities, no_new_privs; a crashing child is
 // reported and the parent goes on. Also measures what the sandbox costs per job.
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { backupCaps, restoreCaps, runSandboxed } from '../../agent/src/sandbox/run-sandboxed.ts';
+import { backupCaps, restoreCaps, runSandboxed, type SandboxOptions } from '../../agent/src/sandbox/run-sandboxed.ts';
+import { warmCompileCache } from '../../agent/src/sandbox/compile-cache.ts';
 import { repoRoot } from '../harness/agents.ts';
 
 const entry = 'test/agent/fixtures/probe.ts';
 
 interface Report {
   root: string[]; volume: string[]; others: boolean[]; capEff: string; noNewPrivs: string; pid: number; pids: number;
-  procOptions: string; sys: boolean; writeApp: string; writeVolume: string; writeEtc: string; env: string[]; argv: string[];
+  procOptions: string; sys: boolean; writeApp: string; writeVolume: string; writeEtc: string; writeCache: string; env: string[]; argv: string[];
 }
 
 async function volumes(): Promise<{ mine: string; other: string }> {
@@ -27,9 +28,10 @@ async function volumes(): Promise<{ mine: string; other: string }> {
   return { mine, other };
 }
 
-async function probe(volumePath: string, writable: boolean, otherPaths: string[]): Promise<Report> {
+async function probe(volumePath: string, writable: boolean, otherPaths: string[], compileCache?: SandboxOptions['compileCache']): Promise<Report> {
   const out = await runSandboxed({ mode: 'report', otherPaths }, {
     appRoot: repoRoot, entry, volumePath, writable, caps: writable ? restoreCaps : backupCaps, signal: new AbortController().signal, onEvent: () => {},
+    ...(compileCache ? { compileCache } : {}),
   });
   if (out.result.ok) throw new Error('probe did not report');
   return JSON.parse(out.result.message) as Report;
@@ -55,6 +57,7 @@ describe('job sandbox', () => {
     expect(r.writeVolume).toBe('EROFS');
     expect(r.writeEtc).toBe('EROFS');
     expect(r.env).toEqual(['LANG', 'PATH', 'PWD']); // PWD is set by bwrap's --chdir
+    expect(r.writeCache).toBe('absent');
     expect(r.argv).toEqual([`/app/${entry}`]);
   });
 
@@ -65,6 +68,25 @@ describe('job sandbox', () => {
     expect(r.writeApp).toBe('EROFS');
     expect(BigInt(`0x${r.capEff}`)).toBe((1n << 0n) | (1n << 1n) | (1n << 3n)); // CHOWN, DAC_OVERRIDE, FOWNER
     expect(r.others).toEqual([false]);
+  });
+
+  it('a job reads the compile cache the agent warmed, and cannot write it', async () => {
+    const v = await volumes();
+    const dir = await warmCompileCache({ appRoot: repoRoot, entry: 'agent/src/sandbox/job-runner.ts', signal: AbortSignal.timeout(60_000) });
+    // Node keeps one folder per version, with one file per compiled module (the engine's, the S3 client's, the worker's).
+    const files = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((d) => d.isFile());
+    expect(files.length).toBeGreaterThan(50);
+    const r = await probe(v.mine, true, [], { dir, writable: false });
+    expect(r.writeCache).toBe('EROFS');
+    expect(r.env).toEqual(['LANG', 'NODE_COMPILE_CACHE', 'PATH', 'PWD']);
+    // A job that loads modules the cache lacks cannot add them either.
+    const empty = await mkdtemp(join(tmpdir(), 'cairn-empty-cache-'));
+    const out = await runSandboxed({ kind: 'warm' }, {
+      appRoot: repoRoot, entry: 'agent/src/sandbox/job-runner.ts', volumePath: v.mine, writable: false, caps: [], signal: AbortSignal.timeout(60_000), onEvent: () => {},
+      compileCache: { dir: empty, writable: false },
+    });
+    expect(out.result.ok).toBe(true);
+    expect(await readdir(empty)).toEqual([]);
   });
 
   it('reports a child that dies without a result, and the parent goes on', async () => {

@@ -136,6 +136,14 @@ export class CompressPool {
     return this.run(job, [job.kinds, job.paths, job.pathEnd, job.raw, job.rawEnd, job.ids, job.times, job.nums]) as Promise<FrameResult>;
   }
 
+  /**
+   * Starts a worker and waits until its modules are loaded (and written to Node's compile cache,
+   * when one is on): the agent warms the cache of its job processes with it (compile-cache.ts).
+   */
+  async ping(): Promise<void> {
+    await this.run({ type: 'ping' }, []);
+  }
+
   /** Opens, decompresses and writes one restore frame. */
   restore(job: RestoreJob): Promise<RestoreResult> {
     return this.run(job, [job.frame, job.kinds, job.paths, job.pathEnd, job.nums, job.ids]) as Promise<RestoreResult>;

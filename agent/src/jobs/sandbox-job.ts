@@ -35,6 +35,11 @@ export type SandboxJob =
     maxBytes: number;
   };
 
+/** Loads the job's modules (and starts a worker) and exits: fills Node's compile cache (compile-cache.ts). */
+export interface WarmJob {
+  kind: 'warm';
+}
+
 /** Lines the child writes on fd 3. */
 export type SandboxEvent =
   | { t: 'progress'; bytesDone: number; totalBytes: number; filesDone: number; totalFiles: number; bytesStored: number }

@@ -4,12 +4,14 @@
 // fd 3. Anything more on stdin, or its end, cancels the job: the engine then aborts its uploads
 // before the process exits (a signal would not reach it through bwrap).
 import { createWriteStream } from 'node:fs';
+import { flushCompileCache } from 'node:module';
 import { createInterface } from 'node:readline';
 import { codeOf } from '../../../common/src/errors.ts';
 import { Secret } from '../../../common/src/secret.ts';
 import { createS3Store } from '../../../common/src/store/object-store.ts';
 import { backup, restore } from '../engine/index.ts';
-import type { SandboxEvent, SandboxJob } from '../jobs/sandbox-job.ts';
+import { CompressPool } from '../engine/compress-pool.ts';
+import type { SandboxEvent, SandboxJob, WarmJob } from '../jobs/sandbox-job.ts';
 import { assertCapabilities } from './capabilities.ts';
 import { backupCaps, restoreCaps } from './run-sandboxed.ts';
 
@@ -30,7 +32,20 @@ void firstLine.then(() => {
   lines.on('close', () => abort.abort());
 }, () => {});
 
-async function run(job: SandboxJob): Promise<SandboxEvent> {
+/** Every module a job loads is loaded by now; a worker's are loaded by a ping. */
+async function warm(): Promise<SandboxEvent> {
+  const pool = new CompressPool(1);
+  try {
+    await pool.ping();
+  } finally {
+    await pool.close();
+  }
+  flushCompileCache();
+  return { t: 'result', ok: true, files: 0, bytes: 0, storedBytes: 0, warnings: 0 };
+}
+
+async function run(job: SandboxJob | WarmJob): Promise<SandboxEvent> {
+  if (job.kind === 'warm') return warm();
   assertCapabilities(job.kind === 'backup' ? backupCaps : restoreCaps);
   const s = job.storage;
   const store = createS3Store({
@@ -63,7 +78,7 @@ async function run(job: SandboxJob): Promise<SandboxEvent> {
 
 let result: SandboxEvent;
 try {
-  result = await run(JSON.parse(await firstLine) as SandboxJob);
+  result = await run(JSON.parse(await firstLine) as SandboxJob | WarmJob);
 } catch (err) {
   result = { t: 'result', ok: false, code: codeOf(err), message: err instanceof Error ? err.message : 'job failed' };
 }

@@ -25,6 +25,11 @@ export interface SandboxOptions {
   onLog?: (line: string) => void;
   /** Called with the sandbox's process id once it runs (for status). */
   onSpawn?: (pid: number) => void;
+  /**
+   * Node's compile cache for the job's modules (compile-cache.ts), at /cache inside: read-only
+   * for a job, writable only for the agent's own warm-up run.
+   */
+  compileCache?: { dir: string; writable: boolean };
   /** How long a cancelled job may take to abort its uploads before it is killed (default 10 s). */
   cancelGraceMs?: number;
 }
@@ -42,6 +47,9 @@ export const backupCaps = ['CAP_DAC_READ_SEARCH'] as const;
  * near what the job holds (measured on 50k tiny files: 356 MiB resident with defaults, about
  * 210 MiB with these; see bench/RESULTS.md), for a few percent more CPU in garbage collection.
  */
+/** Where a job sees the compile cache. */
+const COMPILE_CACHE = '/cache';
+
 export const jobNodeFlags = ['--max-semi-space-size=4'] as const;
 export const restoreCaps = ['CAP_CHOWN', 'CAP_FOWNER', 'CAP_DAC_OVERRIDE'] as const;
 
@@ -74,6 +82,7 @@ export function sandboxArgs(o: SandboxOptions): { command: string; args: string[
     o.writable ? '--bind' : '--ro-bind', o.volumePath, '/volume',
     '--proc', '/proc', '--remount-ro', '/proc',
     '--dev', '/dev', '--tmpfs', '/tmp',
+    ...(o.compileCache ? [o.compileCache.writable ? '--bind' : '--ro-bind', o.compileCache.dir, COMPILE_CACHE] : []),
     '--cap-drop', 'ALL', ...o.caps.flatMap((c) => ['--cap-add', c]),
     '--chdir', '/',
     '--', nodeInside, ...jobNodeFlags, `/app/${o.entry}`,
@@ -88,7 +97,7 @@ export async function runSandboxed(job: unknown, o: SandboxOptions): Promise<San
   let startMs: number | undefined;
   const child = spawn(command, args, {
     stdio: ['pipe', 'ignore', 'pipe', 'pipe'],
-    env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' },
+    env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', ...(o.compileCache ? { NODE_COMPILE_CACHE: COMPILE_CACHE } : {}) },
     detached: false,
   });
   // Cancel: tell the job over its stdin, so the engine aborts its uploads; kill it if it has not

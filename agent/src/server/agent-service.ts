@@ -11,6 +11,7 @@ import { validateBackupJob, validateRestoreJob, type ValidJob } from '../jobs/va
 import type { SandboxEvent } from '../jobs/sandbox-job.ts';
 import { verifyMount } from '../mount/verify-mount.ts';
 import { backupCaps, restoreCaps, runSandboxed } from '../sandbox/run-sandboxed.ts';
+import { warmCompileCache } from '../sandbox/compile-cache.ts';
 import { NodeStatusBook } from './node-status.ts';
 import { denied, errorTrailer, peerIsCoordinator } from './peer-identity.ts';
 
@@ -26,12 +27,31 @@ export interface AgentServiceOptions {
   bwrap?: string;
   logger: Logger;
   statusIntervalMs?: number;
+  /** Warm a compile cache for the job processes at start (default true; compile-cache.ts). */
+  compileCache?: boolean;
 }
 
 const entry = 'agent/src/sandbox/job-runner.ts';
 
-export function createAgentService(o: AgentServiceOptions): { service: AgentServer; book: NodeStatusBook } {
+export interface AgentService {
+  service: AgentServer;
+  book: NodeStatusBook;
+  /** The job processes' compile cache folder once warm; undefined when off or warming failed. */
+  compileCache: Promise<string | undefined>;
+}
+
+export function createAgentService(o: AgentServiceOptions): AgentService {
   const book = new NodeStatusBook(o.nodeName, o.version, o.kubeletRoot, o.maxJobs);
+  // Jobs that arrive while it warms (about a second) wait for it; without it they only start slower.
+  const compileCache = o.compileCache === false ? Promise.resolve(undefined) : warmCompileCache({
+    appRoot: o.appRoot, entry, signal: AbortSignal.timeout(60_000), ...(o.bwrap ? { bwrap: o.bwrap } : {}),
+  }).then((dir) => {
+    o.logger.info({ dir }, 'compile cache of job processes warmed');
+    return dir;
+  }, (err: unknown) => {
+    o.logger.warn({ err }, 'warming the compile cache of job processes failed; jobs run without it');
+    return undefined;
+  });
 
   /** Writes respecting backpressure, one at a time. */
   function sender(call: ServerWritableStream<unknown, JobEvent>): (e: JobEvent) => Promise<void> {
@@ -72,7 +92,9 @@ export function createAgentService(o: AgentServiceOptions): { service: AgentServ
     try {
       await send({ event: { $case: 'accepted', value: { node: o.nodeName, startedAtUnixMs: started } } });
       const volumePath = await verifyMount(o.kubeletRoot, job.volume);
+      const cacheDir = await compileCache;
       const outcome = await runSandboxed(job.sandbox, {
+        ...(cacheDir ? { compileCache: { dir: cacheDir, writable: false } } : {}),
         appRoot: o.appRoot, entry, volumePath, writable: kind === 'restore', caps: kind === 'backup' ? backupCaps : restoreCaps,
         ...(o.bwrap ? { bwrap: o.bwrap } : {}), signal: abort.signal,
         onSpawn: (pid) => {
@@ -135,5 +157,5 @@ export function createAgentService(o: AgentServiceOptions): { service: AgentServ
       call.once('close', () => clearInterval(timer));
     },
   };
-  return { service, book };
+  return { service, book, compileCache };
 }
