@@ -41,6 +41,8 @@ export interface RestoreJob {
 
 export interface RestoreResult {
   bytes: number;
+  /** Attributes of whole files the target's file system does not support: [task, names]. */
+  unsupported: Array<[number, string[]]>;
 }
 
 let scratch = new Uint8Array(0);
@@ -68,6 +70,7 @@ export function runRestoreJob(job: RestoreJob): RestoreResult {
   const target = new RestoreTarget({ abs: Buffer.from(job.root.abs.buffer, job.root.abs.byteOffset, job.root.abs.byteLength), real: job.root.real, dev: job.root.dev });
   const xattrs = new Map(job.xattrs);
   let bytes = 0;
+  const unsupported: RestoreResult['unsupported'] = [];
   let pathStart = 0;
   for (let i = 0; i < job.kinds.length; i++) {
     const p = job.paths.subarray(pathStart, job.pathEnd[i]);
@@ -81,7 +84,8 @@ export function runRestoreJob(job: RestoreJob): RestoreResult {
       try {
         writeAll(fd, chunk, 0);
         const x = xattrs.get(i);
-        target.applyMetadata(fd, { path, time: job.nums[RNUMS * i + 4]!, uid: job.nums[RNUMS * i + 5]!, gid: job.nums[RNUMS * i + 6]!, ...(x ? { xattrs: x } : {}) }, job.nums[RNUMS * i + 3]!);
+        const skipped = target.applyMetadata(fd, { path, time: job.nums[RNUMS * i + 4]!, uid: job.nums[RNUMS * i + 5]!, gid: job.nums[RNUMS * i + 6]!, ...(x ? { xattrs: x } : {}) }, job.nums[RNUMS * i + 3]!);
+        if (skipped) unsupported.push([i, skipped]);
       } finally {
         closeSync(fd);
       }
@@ -95,5 +99,5 @@ export function runRestoreJob(job: RestoreJob): RestoreResult {
     }
     bytes += len;
   }
-  return { bytes };
+  return { bytes, unsupported };
 }

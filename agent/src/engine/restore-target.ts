@@ -137,30 +137,40 @@ export class RestoreTarget {
     linkSync(this.abs(existing), abs);
   }
 
-  /** Ownership, mode, xattrs and times, through the open descriptor. */
-  applyMetadata(fd: number, m: Metadata, mode: number): void {
+  /**
+   * Ownership, mode, xattrs and times, through the open descriptor. Returns the attributes the
+   * target's file system does not support (none at all, or not that kind: ENOTSUP), which are
+   * skipped, for the caller to report as warnings.
+   */
+  applyMetadata(fd: number, m: Metadata, mode: number): string[] | undefined {
     if (isRoot) fchownSync(fd, m.uid, m.gid);
     fchmodSync(fd, mode);
+    let unsupported: string[] | undefined;
     for (const [name, value] of m.xattrs ?? []) {
       try {
         xattr.setAttributeSync(fdPath(fd), name, Buffer.from(value.buffer, value.byteOffset, value.byteLength));
       } catch (err) {
-        // What no file system accepts was skipped by `restorable`; this one refuses what others take.
         const code = (err as NodeJS.ErrnoException).code ?? 'an error';
+        if (code === 'ENOTSUP' || code === 'EOPNOTSUPP') {
+          (unsupported ??= []).push(name);
+          continue;
+        }
+        // What no file system accepts was skipped by `restorable`; this one refuses what others take.
         const full = code === 'ENOSPC' || code === 'E2BIG' || code === 'EDQUOT';
         throw new CairnError(full ? 'CAIRN_E_LIMIT_EXCEEDED' : 'CAIRN_E_HOSTILE_ARCHIVE',
           `${shown(m.path)}: the target's file system refuses extended attribute ${JSON.stringify(name.slice(0, 80))} of ${value.byteLength} bytes (${code})`);
       }
     }
     futimesSync(fd, m.time, m.time);
+    return unsupported;
   }
 
-  /** Applies a directory's metadata (after its children, so their creation does not change it). */
-  finishDir(m: Metadata, mode: number): void {
+  /** Applies a directory's metadata (after its children, so their creation does not change it); as applyMetadata. */
+  finishDir(m: Metadata, mode: number): string[] | undefined {
     const fd = openSync(this.abs(m.path), C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
     try {
       this.verify(fd, m.path, true);
-      this.applyMetadata(fd, m, mode);
+      return this.applyMetadata(fd, m, mode);
     } finally {
       closeSync(fd);
     }
@@ -181,6 +191,13 @@ export function invalidXattr(name: string, value: Buffer): string | undefined {
 }
 
 /** The xattrs of an entry that a restore applies; the others are counted as warnings. */
+/** Reports attributes the target's file system does not support (applyMetadata's result). */
+export function warnUnsupported(path: Buffer, names: readonly string[] | undefined, warnings: Warnings): void {
+  for (const name of names ?? []) {
+    warnings.add('CAIRN_W_XATTR_SKIPPED', path, `extended attribute ${JSON.stringify(name.slice(0, 80))} not restored: the target's file system does not support it`);
+  }
+}
+
 export function restorable(path: Buffer, xattrs: ReadonlyArray<readonly [string, Buffer]> | undefined, warnings: Warnings): Array<[string, Buffer]> | undefined {
   if (!xattrs || xattrs.length === 0) return undefined;
   const out: Array<[string, Buffer]> = [];

@@ -22,7 +22,7 @@ import { CompressPool } from './compress-pool.ts';
 import { FrameFetcher, framesOf, type FrameDesc } from './frame-fetcher.ts';
 import { RestoreGuard, selectedBy, shown, type RestoreLimits } from './restore-guard.ts';
 import { RNUMS, TASK_PIECE, TASK_WHOLE, type RestoreJob } from './restore-job.ts';
-import { RestoreTarget, restorable, type Metadata } from './restore-target.ts';
+import { RestoreTarget, restorable, warnUnsupported, type Metadata } from './restore-target.ts';
 import { defaultReadLimits } from './read-limits.ts';
 import { Warnings, type Warning } from './warnings.ts';
 import { ProgressReporter, type Progress } from './progress.ts';
@@ -227,6 +227,7 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
     slot.tasks = [];
     slot.job = pool.restore(job).then((r) => {
       slot.done = true;
+      for (const [i, names] of r.unsupported) warnUnsupported(tasks[i]!.e.path, names, warnings);
       let files = 0;
       for (const t of tasks) if (!t.large) files++;
       p.filesDone += files;
@@ -354,7 +355,7 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
         // Its metadata after its files: when the frames registered so far are written.
         const d = dirStack.pop()!;
         const x = restorable(d.e.path, d.e.xattrs, warnings);
-        later(() => target.finishDir(meta(d.e, x), d.mode));
+        later(() => warnUnsupported(d.e.path, target.finishDir(meta(d.e, x), d.mode), warnings));
       }
       switch (e.type) {
         case 'dir':
@@ -387,7 +388,7 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
           if (e.size === 0) {
             const fd = target.createFile(e.path);
             try {
-              target.applyMetadata(fd, meta(e, xattrs), mode);
+              warnUnsupported(e.path, target.applyMetadata(fd, meta(e, xattrs), mode), warnings);
             } finally {
               closeSync(fd);
             }
@@ -417,7 +418,7 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
           later(() => {
             const f = target.openCreated(e.path, ino, dev);
             try {
-              target.applyMetadata(f, meta(e, xattrs), mode);
+              warnUnsupported(e.path, target.applyMetadata(f, meta(e, xattrs), mode), warnings);
             } finally {
               closeSync(f);
             }
@@ -432,7 +433,7 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
     while (dirStack.length > 0) {
       const d = dirStack.pop()!;
       const x = restorable(d.e.path, d.e.xattrs, warnings);
-      later(() => target.finishDir(meta(d.e, x), d.mode));
+      later(() => warnUnsupported(d.e.path, target.finishDir(meta(d.e, x), d.mode), warnings));
     }
     while (planned < slots.length) await submitNext();
     while (slots.length > 0) {
