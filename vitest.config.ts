@@ -13,6 +13,7 @@ export default defineConfig({
           include: ['common/**/*.test.ts', 'coordinator/**/*.test.ts', 'agent/**/*.test.ts', 'cli/**/*.test.ts', 'test/**/*.test.ts'],
           exclude: ['**/node_modules/**', '**/*.e2e.test.ts'],
           environment: 'node',
+          globalSetup: ['test/harness/scratch-dir.ts'],
         },
       },
       {
@@ -20,7 +21,7 @@ export default defineConfig({
           name: 'integration',
           include: ['test/**/*.e2e.test.ts'],
           environment: 'node',
-          globalSetup: ['test/harness/global-setup.ts'],
+          globalSetup: ['test/harness/scratch-dir.ts', 'test/harness/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 300_000,
           fileParallelism: true,
