@@ -21,6 +21,7 @@ import { agentStorageTarget, resolveLocation, storeConfigFor, type ResolvedLocat
 import { resolveVolumes } from '../resolve/resolve-volumes.ts';
 import type { ReadyVolume, ResolvedVolume } from '../resolve/types.ts';
 import type { BackupStorageLocation } from '../../../common/src/generated/crds.ts';
+import { VolumeWarnings } from '../jobs/volume-warnings.ts';
 
 export type BackupOutcome = Pick<BackupStatus, 'phase' | 'message' | 'errorCode'>;
 
@@ -167,6 +168,7 @@ async function backupVolume(deps: JobDeps, input: BackupRunInput, loc: ResolvedL
       const conn = await deps.agents.connect(ready.pod.node);
       const volumeId = volumeIdOf(backup.metadata.namespace!, w.namespace, ready.pvc);
       const parent = input.parentOf(lineage);
+      let warnings = new VolumeWarnings(log);
       const job = (parentBackup: string | undefined) => callAgent(ready.pod.node, () => conn.backup({
         identity: { jobId: randomUUID(), namespace: w.namespace, ownerKind: 'Backup', ownerName: backup.metadata.name!, attempt: 1 },
         volume: ready.volume,
@@ -180,10 +182,12 @@ async function backupVolume(deps: JobDeps, input: BackupRunInput, loc: ResolvedL
         signal,
         onProgress: (p) => progress.report(w.index, { bytesDone: Number(p.bytesDone), totalBytes: Number(p.totalBytes), filesDone: Number(p.filesDone), totalFiles: Number(p.totalFiles) }),
         onAccepted: () => progress.update(w.index, { message: undefined }),
+        onWarning: (warning) => warnings.onWarning(warning),
       }), { signal, onWait: (why) => progress.update(w.index, { message: why }) });
       let result = await job(parent);
       if (!result.ok && parent && (result.errorCode === 'CAIRN_E_NOT_FOUND' || result.errorCode === 'CAIRN_E_STORE_NOT_FOUND')) {
         log.warn({ parent, code: result.errorCode }, 'parent backup unusable; backing up in full');
+        warnings = new VolumeWarnings(log);
         result = await job(undefined);
       }
       if (!result.ok) {
@@ -198,7 +202,7 @@ async function backupVolume(deps: JobDeps, input: BackupRunInput, loc: ResolvedL
         ...(pvc.spec?.accessModes?.length ? { accessModes: pvc.spec.accessModes.join(',') } : {}),
       };
       progress.report(w.index, { bytesDone: Number(result.bytes), totalBytes: Number(result.bytes), filesDone: Number(result.files), totalFiles: Number(result.files) });
-      progress.update(w.index, { phase: 'Completed', message: `${result.files} files, ${result.bytes} bytes, ${result.storedBytes} bytes stored${result.warnings ? `, ${result.warnings} warnings` : ''}${parent ? ` (incremental from ${parent})` : ''}` });
+      progress.update(w.index, { phase: 'Completed', message: `${result.files} files, ${result.bytes} bytes, ${result.storedBytes} bytes stored${parent ? ` (incremental from ${parent})` : ''}${warnings.summary(result.warnings)}`.slice(0, 1024) });
       return record;
     } finally {
       release();

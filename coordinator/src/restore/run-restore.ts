@@ -20,6 +20,7 @@ import { readOnlyStore } from '../location/read-only-store.ts';
 import { agentStorageTarget, resolveLocation, storeConfigFor, type ResolvedLocation } from '../location/validate-location.ts';
 import { resolveVolumes } from '../resolve/resolve-volumes.ts';
 import { ensureTargetPvc, refuseIfMounted } from './target-pvc.ts';
+import { VolumeWarnings } from '../jobs/volume-warnings.ts';
 
 export type RestoreOutcome = Pick<RestoreStatus, 'phase' | 'message' | 'errorCode'>;
 
@@ -126,6 +127,7 @@ async function restoreVolume(deps: JobDeps, input: RestoreRunInput, loc: Resolve
     const release = await deps.slots.acquire(resolved.pod.node, signal);
     try {
       const conn = await deps.agents.connect(resolved.pod.node);
+      const warnings = new VolumeWarnings(log);
       const result = await callAgent(resolved.pod.node, () => conn.restore({
         identity: { jobId: randomUUID(), namespace: ns, ownerKind: 'Restore', ownerName: restore.metadata.name!, attempt: 1 },
         volume: resolved.volume,
@@ -138,13 +140,14 @@ async function restoreVolume(deps: JobDeps, input: RestoreRunInput, loc: Resolve
         signal,
         onProgress: (p) => progress.report(w.index, { bytesDone: Number(p.bytesDone), filesDone: Number(p.filesDone), ...(Number(p.totalBytes) > 0 ? { totalBytes: Number(p.totalBytes), totalFiles: Number(p.totalFiles) } : {}) }),
         onAccepted: () => progress.update(w.index, { message: undefined }),
+        onWarning: warnings.onWarning,
       }), { signal, onWait: (why) => progress.update(w.index, { message: why }) });
       if (!result.ok) {
         progress.update(w.index, { phase: 'Failed', errorCode: result.errorCode || 'CAIRN_E_INTERNAL', message: result.message.slice(0, 1024) });
         return;
       }
       progress.report(w.index, { bytesDone: Number(result.bytes), filesDone: Number(result.files), totalBytes: Number(result.bytes), totalFiles: Number(result.files) });
-      progress.update(w.index, { phase: 'Completed', message: `${result.files} files, ${result.bytes} bytes restored from volume ${w.record.id}${result.warnings ? `, ${result.warnings} warnings` : ''}` });
+      progress.update(w.index, { phase: 'Completed', message: `${result.files} files, ${result.bytes} bytes restored from volume ${w.record.id}${warnings.summary(result.warnings)}`.slice(0, 1024) });
     } finally {
       release();
     }

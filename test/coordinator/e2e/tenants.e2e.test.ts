@@ -8,6 +8,7 @@
 // through a ReadOnly location; restore into a PVC a running pod mounts. One file, so one
 // coordinator watches the admin namespace at a time (leader election between coordinators is
 // issue 6).
+import { chmod, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -70,6 +71,8 @@ describe('backup and restore as a tenant', () => {
       b: await d.pvc('data'),
     };
     await Promise.all([writeTree(dirs.a, 'a'), writeTree(dirs.aIdle, 'idle', 10), writeTree(dirs.aSkip, 'skip', 3), writeTree(dirs.b, 'b')]);
+    // A setuid file: backed up as it is, restored without the bit, with a warning naming it.
+    await chmod(join(dirs.aIdle, 'file-2.txt'), 0o4755);
     await Promise.all([c.pod('app', 'data', 'node-1'), d.pod('app', 'data', 'node-2')]);
     const before = { a: await checksums(dirs.a), aIdle: await checksums(dirs.aIdle), b: await checksums(dirs.b) };
 
@@ -114,6 +117,10 @@ describe('backup and restore as a tenant', () => {
     expect(await checksums(await d.backingDir('data'))).toEqual(before.b);
     // The opted-out PVC was not in the backup, so nothing was restored for it.
     expect(ra.status!.volumes!.map((v) => v.pvc).sort()).toEqual(['data', 'idle']);
+    const idle = ra.status!.volumes!.find((v) => v.pvc === 'idle')!;
+    expect(idle.message).toContain('1 warning (first: CAIRN_W_SETID_STRIPPED on "file-2.txt": setuid/setgid bits are never restored)');
+    expect((await stat(join(await c.backingDir('idle'), 'file-2.txt'))).mode & 0o7777).toBe(0o755);
+    expect(ra.status!.volumes!.find((v) => v.pvc === 'data')!.message).not.toContain('warning');
   });
 });
 
