@@ -130,7 +130,7 @@ export function renderResultsMd(fullFile: string, quickFile: string, relFull: st
   return [
     '# Engine benchmark results',
     '',
-    'Written by `npm run bench -- engine` (bench/run.ts) after each run; do not edit by hand.',
+    'Written by `npm run bench -- engine` (bench/run.ts) after each run; edit by hand only the sections between `<!-- NAME:start -->` and `<!-- NAME:end -->` markers (kept as they are).',
     'What each number means, and how the run is set up: [README.md](README.md).',
     '',
     ...section('Full run', relFull, load(fullFile)),

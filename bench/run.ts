@@ -46,13 +46,14 @@ async function main(): Promise<number> {
   const resultsDir = join(here, 'results');
   const fullFile = join(resultsDir, 'engine.json');
   const quickFile = join(resultsDir, 'engine-quick.json');
-  // The engine tables are rendered from their JSON; the coordinator section (bench/coordinator/)
-  // is kept as it is.
+  // The engine tables are rendered from their JSON; hand-written sections between
+  // `<!-- NAME:start -->` and `<!-- NAME:end -->` (the analysis of the engine's numbers, the
+  // coordinator's results from bench/coordinator/) are kept as they are, in their order, after them.
   const writeResultsMd = async () => {
     const previous = await readFile(join(here, 'RESULTS.md'), 'utf8').catch(() => '');
-    const m = /<!-- coordinator-bench:start -->[\s\S]*<!-- coordinator-bench:end -->\n?/.exec(previous);
+    const kept = [...previous.matchAll(/<!-- ([a-z-]+):start -->[\s\S]*?<!-- \1:end -->\n?/g)].map((m) => m[0].trimEnd());
     const engine = renderResultsMd(fullFile, quickFile, 'bench/results/engine.json', 'bench/results/engine-quick.json');
-    await writeFile(join(here, 'RESULTS.md'), m ? `${engine.trimEnd()}\n\n${m[0]}` : engine);
+    await writeFile(join(here, 'RESULTS.md'), [engine.trimEnd(), ...kept].join('\n\n') + '\n');
   };
   if (positionals[0] === 'render' && positionals.length === 1) {
     await writeResultsMd();
