@@ -31,7 +31,18 @@ async function load(): Promise<{ engine: EngineModule; store: StoreModule }> {
   }
 }
 
+/** CAIRN_BENCH_MEMLOG=1: the main thread's memory every 500 ms on stderr, to see what the peak RSS is made of. */
+function logMemory(): void {
+  const mib = (n: number) => Math.round(n / 1048576);
+  const t0 = Date.now();
+  setInterval(() => {
+    const m = process.memoryUsage();
+    console.error(`mem t=${Date.now() - t0}ms rss=${mib(m.rss)} heapTotal=${mib(m.heapTotal)} heapUsed=${mib(m.heapUsed)} external=${mib(m.external)} arrayBuffers=${mib(m.arrayBuffers)}`);
+  }, 500).unref();
+}
+
 async function main(): Promise<void> {
+  if (process.env.CAIRN_BENCH_MEMLOG) logMemory();
   const job = JSON.parse(process.env.CAIRN_BENCH_OP ?? '{}') as CairnOp;
   const { engine, store: storeModule } = await load();
   if (job.op === 'probe') {
