@@ -1,6 +1,6 @@
 // The agent's configuration, parsed once from flags (each also settable by environment).
 import { parseArgs } from 'node:util';
-import { join } from 'node:path';
+import { isAbsolute, join, normalize } from 'node:path';
 import { CairnError } from '../../common/src/errors.ts';
 import { defaultPluginDirs } from './jobs/validate-job.ts';
 
@@ -21,12 +21,18 @@ export interface AgentConfig {
   logLevel: string;
   /** Where Prometheus metrics are served: host:port (default: the --listen host, port 9444). */
   metricsAddress: string;
+  /**
+   * A folder the agent owns for the job processes' compile cache: emptied and refilled at start
+   * (a restarted container finds its predecessor's there). Unset: a new temporary folder,
+   * removed when the agent stops.
+   */
+  compileCacheDir?: string;
 }
 
 const usage = `cairn-agent --node-name NAME --listen HOST:PORT --tls-ca FILE --tls-cert FILE --tls-key FILE
   [--kubelet-root /var/lib/kubelet] [--max-jobs 2] [--plugin-dir kubernetes.io~csi ...]
   [--allow-endpoint IP:PORT ...] [--refuse-cidr CIDR ...] [--bwrap bwrap] [--log-level info]
-  [--metrics-address HOST:PORT (default: the --listen host, port 9444)]`;
+  [--metrics-address HOST:PORT (default: the --listen host, port 9444)] [--compile-cache-dir DIR]`;
 
 /** The host of `host:port` or `[v6]:port`, as it goes before a port again. */
 function hostOf(listen: string): string {
@@ -53,6 +59,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig
       bwrap: { type: 'string', default: env.CAIRN_BWRAP ?? 'bwrap' },
       'log-level': { type: 'string', default: env.CAIRN_LOG_LEVEL ?? 'info' },
       'metrics-address': { type: 'string', default: env.CAIRN_METRICS_ADDRESS },
+      'compile-cache-dir': { type: 'string', default: env.CAIRN_COMPILE_CACHE_DIR },
     },
   });
   const need = (k: string, v: string | undefined): string => {
@@ -80,5 +87,15 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig
     bwrap: values.bwrap,
     logLevel: values['log-level'],
     metricsAddress,
+    ...(values['compile-cache-dir'] ? { compileCacheDir: checkCacheDir(values['compile-cache-dir']) } : {}),
   };
+}
+
+/** The folder is emptied at start: refuse what could be someone else's. */
+function checkCacheDir(dir: string): string {
+  const bare = dir.replace(/\/+$/, '');
+  if (!isAbsolute(dir) || normalize(bare) !== bare || bare.split('/').filter(Boolean).length < 2) {
+    throw new CairnError('CAIRN_E_INVALID_ARGUMENT', `--compile-cache-dir must be an absolute, normalised path at least two levels deep (it is emptied at start), got ${JSON.stringify(dir)}`);
+  }
+  return bare;
 }

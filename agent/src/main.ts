@@ -14,7 +14,7 @@ const version = (JSON.parse(readFileSync(join(config.appRoot, 'agent', 'package.
 const logger = createLogger({ component: 'agent', node: config.nodeName, level: config.logLevel });
 const { service, book, compileCache } = createAgentService({
   nodeName: config.nodeName, version, kubeletRoot: config.kubeletRoot, appRoot: config.appRoot, maxJobs: config.maxJobs,
-  pluginDirs: config.pluginDirs, addressPolicy: { allow: new Set(config.allowEndpoints), refusedCidrs: config.refuseCidrs }, bwrap: config.bwrap, logger,
+  pluginDirs: config.pluginDirs, ...(config.compileCacheDir ? { compileCacheDir: config.compileCacheDir } : {}), addressPolicy: { allow: new Set(config.allowEndpoints), refusedCidrs: config.refuseCidrs }, bwrap: config.bwrap, logger,
 });
 // Metrics (docs/operations.md "Monitoring"): counted from the status book and the service's
 // refusals. Never fatal: an address in use is logged and the agent serves jobs without /metrics.
@@ -34,8 +34,9 @@ const stop = async (signal: string) => {
   logger.info({ signal }, 'stopping');
   await metricsServer?.close();
   await server.close();
+  // A temporary cache goes with the agent; an owned folder is emptied at the next start.
   const cache = await compileCache;
-  if (cache) await rm(cache, { recursive: true, force: true });
+  if (cache && !config.compileCacheDir) await rm(cache, { recursive: true, force: true });
   process.exit(0);
 };
 process.once('SIGTERM', () => void stop('SIGTERM'));

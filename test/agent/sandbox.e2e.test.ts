@@ -89,6 +89,16 @@ describe('job sandbox', () => {
     expect(await readdir(empty)).toEqual([]);
   });
 
+  it('an agent-owned cache folder (--compile-cache-dir) is emptied and refilled at start', async () => {
+    const dir = join(await mkdtemp(join(tmpdir(), 'cairn-owned-')), 'compile-cache');
+    await mkdir(dir);
+    await writeFile(join(dir, 'left-by-the-last-agent'), 'x');
+    expect(await warmCompileCache({ appRoot: repoRoot, entry: 'agent/src/sandbox/job-runner.ts', signal: AbortSignal.timeout(60_000), dir })).toBe(dir);
+    const entries = await readdir(dir, { recursive: true });
+    expect(entries).not.toContain('left-by-the-last-agent');
+    expect(entries.length).toBeGreaterThan(50);
+  });
+
   it('reports a child that dies without a result, and the parent goes on', async () => {
     const v = await volumes();
     await expect(runSandboxed({ mode: 'crash', otherPaths: [] }, {

@@ -42,7 +42,8 @@ export async function startAgent(o: AgentStartOptions): Promise<{ endpoint: Agen
       '--tls-ca', o.pki.ca, '--tls-cert', tls.cert, '--tls-key', tls.key, '--max-jobs', String(o.maxJobs ?? 2),
       ...o.allowEndpoints.flatMap((e) => ['--allow-endpoint', e]), '--log-level', 'debug', ...(o.extraArgs ?? []),
     ],
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    // TMPDIR: the run's scratch folder (scratch-dir.ts), where the agent's compile cache goes.
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}) },
     logFile,
   });
   await waitFor(`${proc.name} to listen on ${address}`, async () => {

@@ -5,7 +5,7 @@
 // once at start, by running the job entry in a sandbox with nothing to back up ('warm' job), and
 // then gives every job the cache read-only: a job (which handles tenant data) can never write
 // code that another job would run.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CairnError } from '../../../common/src/errors.ts';
@@ -16,16 +16,25 @@ export interface WarmOptions {
   entry: string;
   bwrap?: string;
   signal: AbortSignal;
-  /** Where to make the cache's folder (default the system's temporary folder). */
-  parent?: string;
+  /**
+   * A folder the agent owns: emptied, then filled. Default: a new folder in the system's
+   * temporary folder.
+   */
+  dir?: string;
 }
 
-/** Makes a new cache folder and fills it; its path, or an error (the jobs then run without one). */
+/** Fills a cache folder; its path, or an error (the jobs then run without one). */
 export async function warmCompileCache(o: WarmOptions): Promise<string> {
-  const base = o.parent ?? tmpdir();
-  const dir = await mkdtemp(join(base, 'cairn-compile-cache-'));
+  let dir: string;
+  if (o.dir) {
+    await rm(o.dir, { recursive: true, force: true });
+    await mkdir(o.dir, { recursive: true, mode: 0o700 });
+    dir = o.dir;
+  } else {
+    dir = await mkdtemp(join(tmpdir(), 'cairn-compile-cache-'));
+  }
   // The warm-up's "volume": an empty folder, read-only.
-  const empty = await mkdtemp(join(base, 'cairn-warm-volume-'));
+  const empty = await mkdtemp(join(tmpdir(), 'cairn-warm-volume-'));
   try {
     const { result } = await runSandboxed({ kind: 'warm' }, {
       appRoot: o.appRoot, entry: o.entry, volumePath: empty, writable: false, caps: [], signal: o.signal,

@@ -29,6 +29,8 @@ export interface AgentServiceOptions {
   statusIntervalMs?: number;
   /** Warm a compile cache for the job processes at start (default true; compile-cache.ts). */
   compileCache?: boolean;
+  /** The cache's folder, owned by the agent (emptied at start); default a new temporary one. */
+  compileCacheDir?: string;
 }
 
 const entry = 'agent/src/sandbox/job-runner.ts';
@@ -44,7 +46,7 @@ export function createAgentService(o: AgentServiceOptions): AgentService {
   const book = new NodeStatusBook(o.nodeName, o.version, o.kubeletRoot, o.maxJobs);
   // Jobs that arrive while it warms (about a second) wait for it; without it they only start slower.
   const compileCache = o.compileCache === false ? Promise.resolve(undefined) : warmCompileCache({
-    appRoot: o.appRoot, entry, signal: AbortSignal.timeout(60_000), ...(o.bwrap ? { bwrap: o.bwrap } : {}),
+    appRoot: o.appRoot, entry, signal: AbortSignal.timeout(60_000), ...(o.bwrap ? { bwrap: o.bwrap } : {}), ...(o.compileCacheDir ? { dir: o.compileCacheDir } : {}),
   }).then((dir) => {
     o.logger.info({ dir }, 'compile cache of job processes warmed');
     return dir;
