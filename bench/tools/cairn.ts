@@ -6,7 +6,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -50,7 +50,11 @@ const names: Record<BackupKind, { name: string; parent?: string }> = {
 let compileCache: string | undefined;
 
 function env(op: CairnOp): NodeJS.ProcessEnv {
-  compileCache ??= mkdtempSync(join(tmpdir(), 'cairn-bench-compile-cache-'));
+  if (compileCache === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-compile-cache-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    compileCache = dir;
+  }
   return { ...process.env, CAIRN_BENCH_OP: JSON.stringify(op), NODE_COMPILE_CACHE: compileCache };
 }
 
