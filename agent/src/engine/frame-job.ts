@@ -11,6 +11,7 @@ import { encodeHeaderInto, padding } from '../../../common/src/format/tar-header
 import { sealFrameParts } from '../../../common/src/format/seal.ts';
 import { FrameCompressor } from '../../../common/src/format/zstd-frame.ts';
 import { changedSince, openVerified, readFully, readXattrs, type RootCheck } from './file-source.ts';
+import type { JobRoot, JobSeal } from './job-shapes.ts';
 
 /** Bytes encoded by the main thread (a directory, symlink or hardlink header, a large file's header). */
 export const ITEM_RAW = 0;
@@ -40,8 +41,8 @@ export const STATS = 6;
 export interface FrameJob {
   type: 'frame';
   level: number;
-  seal?: { key: Uint8Array; context: string; seq: number };
-  root: { abs: Uint8Array; real: string; dev: bigint };
+  seal?: JobSeal;
+  root: JobRoot;
   /** A small file larger than this now is deferred (DEFER). */
   maxWhole: number;
   /** Tar bytes this frame may hold: a small file that would take it past this is deferred. */

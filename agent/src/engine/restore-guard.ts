@@ -5,6 +5,7 @@
 import { CairnError } from '../../../common/src/errors.ts';
 import type { IndexEntry } from '../../../common/src/format/index-entry.ts';
 import { comparePaths, isWithin, parentPath, pathDepth, splitPath } from '../../../common/src/format/path-order.ts';
+import { shownPath } from '../../../common/src/format/shown-path.ts';
 
 export interface RestoreLimits {
   /** Sum of file sizes (e.g. the target volume's capacity). */
@@ -21,9 +22,8 @@ const SETID = 0o6000;
 const MAX_NAME = 255;
 const MAX_PATH = 4095;
 
-export function shown(path: Buffer): string {
-  return JSON.stringify(path.toString('utf8').slice(0, 200));
-}
+/** Restore messages name entries this way. */
+export const shown = shownPath;
 
 function hostile(path: Buffer, why: string): never {
   throw new CairnError('CAIRN_E_HOSTILE_ARCHIVE', `refusing entry ${shown(path)}: ${why}`);

@@ -9,6 +9,7 @@ import { CairnError } from '../../../common/src/errors.ts';
 import { openFrame } from '../../../common/src/format/seal.ts';
 import { decompressFrame, type FrameLimits } from '../../../common/src/format/zstd-frame.ts';
 import { RestoreTarget } from './restore-target.ts';
+import type { JobRoot, JobSeal } from './job-shapes.ts';
 
 /** A file whose data is all in this frame: create, write, metadata. */
 export const TASK_WHOLE = 0;
@@ -22,13 +23,13 @@ export interface RestoreJob {
   type: 'restore';
   /** The frame as stored (a sealed frame with a key). */
   frame: Uint8Array;
-  seal?: { key: Uint8Array; context: string; seq: number };
+  seal?: JobSeal;
   /** Names the frame in errors: `<pack key> frame at <offset>`. */
   where: string;
   limits: FrameLimits;
   /** Decompressed size the plan assumed (the frame's declared content size); -1: none (only check the frame). */
   expect: number;
-  root: { abs: Uint8Array; real: string; dev: bigint };
+  root: JobRoot;
   kinds: Uint8Array;
   paths: Uint8Array;
   pathEnd: Uint32Array;

@@ -6,6 +6,7 @@
 import { padding } from '../../../common/src/format/tar-header.ts';
 import { ITEM_FILE, ITEM_RAW, ITEM_SLICE, NUMS } from './frame-job.ts';
 import type { PackWriter, WrittenFrame } from './pack-writer.ts';
+import type { JobRoot } from './job-shapes.ts';
 
 /** A submitted frame: `done` is set once it is in its pack. */
 export interface Batch {
@@ -33,7 +34,7 @@ const WHOLE_RAW = 64 << 10;
 export class TarFramer {
   private readonly packs: PackWriter;
   private readonly frameBytes: number;
-  private readonly root: { abs: Uint8Array; real: string; dev: bigint };
+  private readonly root: JobRoot;
   private readonly maxWhole: number;
   private readonly maxEntries: number;
   /** What a frame may grow to: small files that would take it further are deferred (frame-job.ts DEFER). */

@@ -3,6 +3,7 @@
 // path for the admin, and the first is kept for the volume's status line, so the tenant sees
 // which file it concerns and not only how many there were.
 import type { Logger } from '../../../common/src/logger.ts';
+import { shownPath } from '../../../common/src/format/shown-path.ts';
 
 export interface JobWarning {
   code: string;
@@ -10,11 +11,6 @@ export interface JobWarning {
   path: Buffer;
 }
 
-/** A path for a message: UTF-8 where it is (invalid bytes as U+FFFD), cut to 200 characters. */
-function shownPath(path: Buffer): string {
-  const s = path.toString('utf8');
-  return JSON.stringify(s.length > 200 ? `${s.slice(0, 200)}...` : s);
-}
 
 export class VolumeWarnings {
   private readonly log: Logger;
