@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import type { Backup, BackupStorageLocation, DeleteBackupRequest, Restore, Schedule } from '../../common/src/crds.ts';
+import { isBackupFinal, isRestoreFinal, type Backup, type BackupStorageLocation, type DeleteBackupRequest, type Restore, type Schedule } from '../../common/src/crds.ts';
 import { createLogger } from '../../common/src/logger.ts';
 import { AgentDirectory } from './agents/agent-directory.ts';
 import { BackupReconciler } from './backup/backup-reconciler.ts';
@@ -128,9 +128,16 @@ const queue = new FairQueue({
 const positions = new PositionThrottle();
 const backupRuns = new RunRegistry();
 const restoreRuns = new RunRegistry();
-// A Backup or Restore deleted while it runs: stop its jobs.
-backups.on({ delete: (b) => { backupRuns.abort(objectKey(b)); queue.withdraw(`Backup/${objectKey(b)}`); } });
-restores.on({ delete: (r) => { restoreRuns.abort(objectKey(r)); queue.withdraw(`Restore/${objectKey(r)}`); } });
+// A Backup or Restore deleted while it runs: stop its jobs. One that reached a final phase with
+// no run of this process left leaves the queue (a stale Queued copy may have put it back).
+backups.on({
+  update: (b) => { if ((isBackupFinal(b.status?.phase) || b.status?.phase === 'Deleting') && !backupRuns.has(objectKey(b))) queue.withdraw(`Backup/${objectKey(b)}`); },
+  delete: (b) => { backupRuns.abort(objectKey(b)); queue.withdraw(`Backup/${objectKey(b)}`); },
+});
+restores.on({
+  update: (r) => { if (isRestoreFinal(r.status?.phase) && !restoreRuns.has(objectKey(r))) queue.withdraw(`Restore/${objectKey(r)}`); },
+  delete: (r) => { restoreRuns.abort(objectKey(r)); queue.withdraw(`Restore/${objectKey(r)}`); },
+});
 
 const backupReconciler = new BackupReconciler({ jobs, statusApi: api, locations, backups, runs: backupRuns, queue, positions, defaultTtlMs: config.defaultBackupTtlMs, shutdown: shutdown.signal });
 const restoreReconciler = new RestoreReconciler({ jobs, statusApi: api, locations, backups, runs: restoreRuns, queue, positions, shutdown: shutdown.signal });

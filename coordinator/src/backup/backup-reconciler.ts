@@ -58,6 +58,8 @@ export class BackupReconciler implements PhaseReconciler<'Backup', BackupPhase> 
       case 'New':
         return this.validate(b, phase, ctx);
       case 'Queued': {
+        // A stale copy of a run this process already drives: its slot is taken and stays so.
+        if (this.d.runs.has(ctx.key)) return;
         const entry = queueEntry(b, ctx.key);
         const offer = this.d.queue.offer(entry);
         if (!offer.admitted) {

@@ -75,6 +75,8 @@ export class RestoreReconciler implements PhaseReconciler<'Restore', RestorePhas
         return;
       }
       case 'Queued': {
+        // A stale copy of a run this process already drives: its slot is taken and stays so.
+        if (this.d.runs.has(ctx.key)) return;
         const entry = queueEntry(r, ctx.key);
         const offer = this.d.queue.offer(entry);
         if (!offer.admitted) {
