@@ -173,9 +173,11 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
     const vanished = (path: Buffer) => warnings.add('CAIRN_W_FILE_VANISHED', path, 'changed into something else or removed before it was read');
 
     /** The index entry of item `i` of a written frame (a small file read whole); null when it vanished. */
-    const fileEntry = (batch: Batch, w: WrittenFrame, i: number): IndexEntry | null => {
+    const fileEntry = (w: WrittenFrame, i: number): IndexEntry | null => {
       const r = w.result;
-      const path = batch.paths.subarray((i > 0 ? batch.pathEnd[i - 1]! : 0) + rootLen, batch.pathEnd[i]);
+      const { paths, pathEnd } = r.items;
+      const start = (i > 0 ? pathEnd[i - 1]! : 0) + rootLen;
+      const path = Buffer.from(paths.buffer, paths.byteOffset + start, pathEnd[i]! - start);
       const flags = r.flags[i]!;
       if (flags & GONE) {
         vanished(path);
@@ -245,9 +247,9 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
             waiting--;
             if (w.result.flags[i]! & DEFER) {
               // Not a small file any more: stored as a large one, in its place in the index.
-              const b = item.batch;
-              const start = i > 0 ? b.pathEnd[i - 1]! : 0;
-              const placed = await placeLarge(b.paths.subarray(start, b.pathEnd[i]), b.paths.subarray(start + rootLen, b.pathEnd[i]), b.ids[2 * i]!, b.ids[2 * i + 1]!);
+              const { paths, pathEnd, ids } = w.result.items;
+              const start = i > 0 ? pathEnd[i - 1]! : 0;
+              const placed = await placeLarge(asBuffer(paths.subarray(start, pathEnd[i])), asBuffer(paths.subarray(start + rootLen, pathEnd[i])), ids[2 * i]!, ids[2 * i + 1]!);
               if (placed) {
                 queue.splice(head, 0, placed);
                 waiting++;
@@ -255,7 +257,7 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
               }
               continue;
             }
-            const ie = fileEntry(item.batch, w, i);
+            const ie = fileEntry(w, i);
             if (ie) {
               const full = index.add(ie);
               if (full) await full;

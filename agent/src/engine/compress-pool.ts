@@ -12,6 +12,7 @@ import { CairnError, type ErrorCode } from '../../../common/src/errors.ts';
 import type { Job, JobMessage, JobReply } from './compress-worker.ts';
 import type { FrameJob, FrameResult } from './frame-job.ts';
 import type { RestoreJob, RestoreResult } from './restore-job.ts';
+import { ownedBuffers } from './transfer.ts';
 
 const entry = new URL('./compress-worker.ts', import.meta.url);
 
@@ -123,8 +124,7 @@ export class CompressPool {
     }
     const worker = this.workers[w] ?? this.start(w);
     this.load[w]!++;
-    // A view of a shared buffer (Buffer's pool) is copied, never transferred.
-    const transfer = [...new Set(views.filter((v) => v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && v.buffer instanceof ArrayBuffer).map((v) => v.buffer as ArrayBuffer))];
+    const transfer = ownedBuffers(views);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       worker.postMessage({ id, job } satisfies JobMessage, transfer);

@@ -4,7 +4,8 @@
 import { flushCompileCache } from 'node:module';
 import { parentPort } from 'node:worker_threads';
 import { codeOf } from '../../../common/src/errors.ts';
-import { runFrameJob, type FrameJob } from './frame-job.ts';
+import { resultViews, runFrameJob, spentViews, type FrameJob } from './frame-job.ts';
+import { ownedBuffers } from './transfer.ts';
 import { runRestoreJob, type RestoreJob } from './restore-job.ts';
 
 /** Answered once the worker's modules are loaded; writes them to Node's compile cache, if on. */
@@ -22,6 +23,8 @@ export interface JobMessage {
 export interface JobReply {
   id: number;
   result?: unknown;
+  /** A job's buffers handed back only so that they are not garbage in the worker. */
+  spent?: ArrayBufferView[];
   error?: { code: string; message: string };
 }
 
@@ -29,11 +32,16 @@ parentPort?.on('message', ({ id, job }: JobMessage) => {
   try {
     if (job.type === 'frame') {
       const result = runFrameJob(job);
-      // Parts that own their memory move without a copy (a Buffer from the pool is copied).
-      const transfer = result.frame.filter((b) => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer).map((b) => b.buffer as ArrayBuffer);
-      parentPort!.postMessage({ id, result } satisfies JobReply, transfer);
+      // The frame, the result's arrays and the job's own arrays all go back without a copy, so
+      // none of them is left here as garbage (transfer.ts); the main thread drops what it does
+      // not use.
+      const spent = spentViews(job);
+      parentPort!.postMessage({ id, result, spent } satisfies JobReply, ownedBuffers([...resultViews(result), ...spent]));
     } else if (job.type === 'restore') {
-      parentPort!.postMessage({ id, result: runRestoreJob(job) } satisfies JobReply);
+      const result = runRestoreJob(job);
+      // The job's buffers (the frame above all) go back to be dropped there rather than here.
+      const spent = [job.frame, job.kinds, job.paths, job.pathEnd, job.nums, job.ids];
+      parentPort!.postMessage({ id, result, spent } satisfies JobReply, ownedBuffers(spent));
     } else {
       flushCompileCache();
       parentPort!.postMessage({ id, result: {} } satisfies JobReply);

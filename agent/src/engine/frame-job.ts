@@ -63,6 +63,8 @@ export interface FrameJob {
 export interface FrameResult {
   /** The stored frame (compressed, sealed with a key), in parts to write one after the other. */
   frame: Uint8Array[];
+  /** The job's paths, path ends and ids, handed back (the main thread names entries with them). */
+  items: Pick<FrameJob, 'paths' | 'pathEnd' | 'ids'>;
   /** Stored bytes of the frame. */
   size: number;
   /** Tar bytes in the frame. */
@@ -218,5 +220,16 @@ export function runFrameJob(job: FrameJob): FrameResult {
   // Large scratch buffers (a frame of a tuning with big frames) are not kept between jobs.
   if (scratch.length > 32 << 20) scratch = Buffer.alloc(0);
   if (out.length > 32 << 20) out = new Uint8Array(0);
-  return { frame, size: frame.reduce((n, b) => n + b.length, 0), raw: used, flags, dataAt, stats, times, xattrs };
+  const items = { paths: job.paths, pathEnd: job.pathEnd, ids: job.ids };
+  return { frame, items, size: frame.reduce((n, b) => n + b.length, 0), raw: used, flags, dataAt, stats, times, xattrs };
+}
+
+/** The buffers of a result, which move to the main thread without a copy. */
+export function resultViews(r: FrameResult): ArrayBufferView[] {
+  return [...r.frame, r.flags, r.dataAt, r.stats, r.times, r.items.paths, r.items.pathEnd, r.items.ids];
+}
+
+/** The buffers of a job that its result does not hand back. */
+export function spentViews(job: FrameJob): ArrayBufferView[] {
+  return [job.kinds, job.raw, job.rawEnd, job.times, job.nums];
 }

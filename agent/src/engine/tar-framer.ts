@@ -8,14 +8,13 @@ import { ITEM_FILE, ITEM_RAW, ITEM_SLICE, NUMS } from './frame-job.ts';
 import type { PackWriter, WrittenFrame } from './pack-writer.ts';
 import type { JobRoot } from './job-shapes.ts';
 
-/** A submitted frame: `done` is set once it is in its pack. */
+/**
+ * A submitted frame: `done` is set once it is in its pack. Its entries' paths and ids come back
+ * with the result (`done.result.items`): the job's arrays move to the worker and back, uncopied.
+ */
 export interface Batch {
   written: Promise<WrittenFrame>;
   done: WrittenFrame | undefined;
-  /** The entries' absolute paths, inodes and devices as in the job (kept here: the job's copies go to the worker). */
-  paths: Buffer;
-  pathEnd: Uint32Array;
-  ids: BigUint64Array;
 }
 
 /** Where an entry's part of the tar stream went: entry `index` of `batch`. */
@@ -25,9 +24,6 @@ export interface Placed {
 }
 
 const HEADER = 512;
-const EMPTY = Buffer.alloc(0);
-const NO_ENDS = new Uint32Array(0);
-const NO_IDS = new BigUint64Array(0);
 /** A header up to this size goes whole into the frame being filled; a larger one is spread over frames. */
 const WHOLE_RAW = 64 << 10;
 
@@ -41,18 +37,21 @@ export class TarFramer {
   private readonly maxRaw: number;
   private current!: Batch;
   private settle!: { resolve: (w: WrittenFrame) => void; reject: (e: unknown) => void };
-  /** Entries of the frame being filled, in arrays sized for a full frame (see flush). */
+  /**
+   * Entries of the frame being filled. The arrays are kept from frame to frame (grown by doubling
+   * up to the entries of a full frame); a job gets copies of the exact size (see flush).
+   */
   private n = 0;
-  private kinds!: Uint8Array;
+  private kinds = new Uint8Array(64);
   private paths: Buffer[] = [];
-  private pathEnd!: Uint32Array;
+  private pathEnd = new Uint32Array(64);
   private pathBytes = 0;
   private raws: Buffer[] = [];
-  private rawEnd!: Uint32Array;
+  private rawEnd = new Uint32Array(64);
   private rawBytes = 0;
-  private ids!: BigUint64Array;
-  private times!: BigInt64Array;
-  private nums!: Float64Array;
+  private ids = new BigUint64Array(2 * 64);
+  private times = new BigInt64Array(2 * 64);
+  private nums = new Float64Array(NUMS * 64);
   /** Estimated tar bytes in the frame being filled. */
   private est = 0;
   /** Estimated tar bytes in the current pack: the caller rotates packs on this. */
@@ -74,23 +73,15 @@ export class TarFramer {
     let reject!: (e: unknown) => void;
     const written = new Promise<WrittenFrame>((a, b) => { resolve = a; reject = b; });
     written.catch(() => {});
-    const batch: Batch = { written, done: undefined, paths: EMPTY, pathEnd: NO_ENDS, ids: NO_IDS };
+    const batch: Batch = { written, done: undefined };
     written.then((w) => { batch.done = w; }, () => {});
     this.current = batch;
     this.settle = { resolve, reject };
-    // Grown by doubling (grow) up to the entries of a full frame.
-    const cap = 64;
     this.n = 0;
-    this.kinds = new Uint8Array(cap);
     this.paths = [];
-    this.pathEnd = new Uint32Array(cap);
     this.pathBytes = 0;
     this.raws = [];
-    this.rawEnd = new Uint32Array(cap);
     this.rawBytes = 0;
-    this.ids = new BigUint64Array(2 * cap);
-    this.times = new BigInt64Array(2 * cap);
-    this.nums = new Float64Array(NUMS * cap);
     this.est = 0;
   }
 
@@ -208,21 +199,17 @@ export class TarFramer {
     const n = this.n;
     if (n === 0) return;
     const settle = this.settle;
-    const batch = this.current;
-    batch.paths = Buffer.concat(this.paths, this.pathBytes);
-    batch.pathEnd = this.pathEnd.slice(0, n);
-    batch.ids = this.ids.slice(0, 2 * n);
+    // Copies of the exact size, which the worker takes over (and hands back with the result).
     const job = {
       root: this.root,
       maxWhole: this.maxWhole,
       maxRaw: this.maxRaw,
       kinds: this.kinds.slice(0, n),
-      // Copies for the worker (they are transferred); the batch keeps the originals.
-      paths: new Uint8Array(batch.paths),
-      pathEnd: batch.pathEnd.slice(),
+      paths: Buffer.concat(this.paths, this.pathBytes),
+      pathEnd: this.pathEnd.slice(0, n),
       raw: Buffer.concat(this.raws, this.rawBytes),
       rawEnd: this.rawEnd.slice(0, n),
-      ids: batch.ids.slice(),
+      ids: this.ids.slice(0, 2 * n),
       times: this.times.slice(0, 2 * n),
       nums: this.nums.slice(0, NUMS * n),
     };
