@@ -16,7 +16,8 @@ export interface FrameDesc {
   size: number;
 }
 
-export const frameId = (d: FrameDesc): string => `${d.pack}@${d.offset}`;
+/** One string per frame (a hostile index may give the same offset another size or sequence number: another frame). */
+export const frameId = (d: FrameDesc): string => `${d.pack}@${d.offset}+${d.size}#${d.seq}`;
 
 export function framesOf(loc: DataLocation): FrameDesc[] {
   const out: FrameDesc[] = [];

@@ -2,6 +2,11 @@
 // index is streamed and every entry checked (restore-guard.ts) before anything is written; file
 // data comes from ranged GETs of only the frames needed, fetched ahead in order.
 //
+// Frame-major within a window: the index is read LOOKAHEAD entries ahead, and a frame stays open
+// for more files while an entry in that window still needs it. An incremental backup's index
+// alternates between old frames (unchanged files) and new ones (changed files); taking each
+// entry's frame in index order would fetch and decompress the same frames again and again.
+//
 // The main thread reads the index, checks entries, creates directories and links, and fetches
 // frames; each frame then goes to a worker (restore-job.ts) that opens, decompresses and writes
 // the files whose data it holds, so frames are decompressed and written on all cores and a small
@@ -19,7 +24,7 @@ import { openIndex } from '../../../common/src/format/index-object.ts';
 import type { IndexEntry } from '../../../common/src/format/index-entry.ts';
 import { checkKey } from '../../../common/src/format/seal.ts';
 import { CompressPool } from './compress-pool.ts';
-import { FrameFetcher, framesOf, type FrameDesc } from './frame-fetcher.ts';
+import { FrameFetcher, frameId, framesOf, type FrameDesc } from './frame-fetcher.ts';
 import { RestoreGuard, selectedBy, shown, type RestoreLimits } from './restore-guard.ts';
 import { RNUMS, TASK_PIECE, TASK_WHOLE, type RestoreJob } from './restore-job.ts';
 import { RestoreTarget, restorable, warnUnsupported, type Metadata } from './restore-target.ts';
@@ -90,10 +95,16 @@ interface Task {
 interface FrameSlot {
   seq: number;
   desc: FrameDesc;
+  /** frameId(desc). */
+  id: string;
   stored: Promise<Buffer>;
   /** Its bytes are here (or its fetch failed). */
   fetched: boolean;
   tasks: Task[];
+  /** It holds pieces of files that span frames: planned only after every older slot (the pieces' offsets follow from the frames before). */
+  pieces: boolean;
+  /** Planned and handed to a worker: it takes no more tasks. */
+  submitted: boolean;
   /** Set once its job is submitted; settles when the worker is done. */
   job?: Promise<void>;
   done: boolean;
@@ -107,6 +118,34 @@ interface Deferred {
 
 /** Tasks (entries with data) one frame slot takes; Cairn's writer puts at most 2048 in a frame (4 MiB of tar holds at most 4096 non-empty files). */
 const MAX_TASKS = 4096;
+
+/**
+ * Slots kept at most, finished ones included: a finished slot stays until every older one is
+ * finished (what waits for frames waits for all frames before it), and a frame held open for
+ * entries ahead must not let that list grow without end.
+ */
+const MAX_SLOTS = 256;
+
+/** What a slot's `stored` becomes once its job has the bytes. */
+const RELEASED = Promise.resolve(Buffer.alloc(0));
+
+/** Index entries read ahead of the one being restored, to see which open frames are still needed; at most this many, and about this many bytes. */
+const LOOKAHEAD = 8192;
+const LOOKAHEAD_BYTES = 8 << 20;
+
+/** About the memory an entry holds (its path, link and attributes). */
+function entryBytes(e: IndexEntry): number {
+  let n = 200 + e.path.length + (e.link?.length ?? 0);
+  for (const [name, value] of e.xattrs ?? []) n += name.length + value.length;
+  return n;
+}
+
+/** The frame an entry's data starts in (a file with data), whose slot it may join. */
+function firstFrame(e: IndexEntry): string | undefined {
+  if (e.type !== 'file' || e.size === 0 || !e.loc) return undefined;
+  const l = e.loc;
+  return frameId({ pack: l.pack, seq: l.seq, offset: l.offset, size: l.frames[0]! });
+}
 
 const meta = (e: IndexEntry, xattrs?: Array<[string, Buffer]>): Metadata => ({ path: e.path, uid: e.uid, gid: e.gid, time: Number(e.mtimeNs) / 1e9, ...(xattrs ? { xattrs } : {}) });
 
@@ -157,12 +196,17 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
   const dirStack: Array<{ e: IndexEntry; mode: number }> = [];
   const counts = { files: 0, dirs: 0, symlinks: 0, hardlinks: 0, bytes: 0 };
 
-  // Frames in index order: fetched ahead, then planned and written in order.
+  // Frames in the order they were first needed: fetched ahead, planned when no entry in the
+  // lookahead window needs them any more (or room is needed), written by the workers.
   const slots: FrameSlot[] = [];
   let nextSeq = 0;
-  /** Slots not yet planned start at this index of `slots`. */
-  let planned = 0;
   const deferred: Deferred[] = [];
+  /** Entries read from the index and not yet restored (selected ones only), and per frame how many of them start in it. */
+  const ahead: IndexEntry[] = [];
+  let aheadHead = 0;
+  let aheadBytes = 0;
+  let indexDone = false;
+  const wanted = new Map<string, number>();
   let failure: Error | undefined;
 
   const lastSeq = (): number => nextSeq - 1;
@@ -177,10 +221,7 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
    * be made) is kept for the main loop to throw, and stops the deferred work after it.
    */
   const settleDone = (): void => {
-    while (slots.length > 0 && slots[0]!.done) {
-      slots.shift();
-      planned--;
-    }
+    while (slots.length > 0 && slots[0]!.done) slots.shift();
     const doneThrough = slots.length > 0 ? slots[0]!.seq - 1 : lastSeq();
     while (failure === undefined && deferred.length > 0 && deferred[0]!.after <= doneThrough) {
       try {
@@ -196,10 +237,11 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
     settleDone();
   };
 
-  /** Plans and submits the oldest slot not yet submitted (waiting for its bytes). */
-  const submitNext = async (): Promise<void> => {
+  /** Plans and submits `slot` (waiting for its bytes). */
+  const submitSlot = async (slot: FrameSlot): Promise<void> => {
+    slot.submitted = true;
     try {
-      await submit(slots[planned++]!);
+      await submit(slot);
     } catch (err) {
       // A frame that cannot be fetched, planned or opened fails the restore where it stands.
       failure ??= err instanceof Error ? err : new Error(String(err));
@@ -209,6 +251,7 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
 
   const submit = async (slot: FrameSlot): Promise<void> => {
     const stored = await slot.stored;
+    slot.stored = RELEASED;
     const src = fetcher.source(slot.desc);
     const declared = fetcher.declaredSize(src, stored);
     const base = { type: 'restore' as const, frame: stored, where: src.where, limits: defaultReadLimits, root: jobRoot, ...(src.seal ? { seal: src.seal } : {}) };
@@ -291,44 +334,112 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
     return { kinds, paths: Buffer.concat(paths, pathBytes), pathEnd, nums, ids, xattrs };
   };
 
-  /** Waits until fewer than `depth` frames are in flight (every slot is complete: a new one is coming). */
+  /** Whether `slot` may be planned now: one with pieces only after every older slot. */
+  const inOrder = (slot: FrameSlot): boolean => !slot.pieces || slots.every((s) => s === slot || s.seq > slot.seq || s.submitted);
+
+  /** Slots fetched, open or being written (not finished). */
+  const inFlight = (): number => {
+    let n = 0;
+    for (const s of slots) if (!s.done) n++;
+    return n;
+  };
+
+  const full = (): boolean => inFlight() >= depth || slots.length >= MAX_SLOTS;
+
+  /**
+   * Waits until fewer than `depth` frames are in flight (and fewer than MAX_SLOTS kept): submits
+   * an open slot that no entry ahead needs, else waits for a frame being written, else (every
+   * frame in flight is open for entries ahead) submits the oldest, whose frame is then fetched
+   * again when an entry needs it.
+   */
   const room = async (): Promise<void> => {
-    while (slots.length >= depth) {
+    while (full()) {
       check();
-      if (planned < slots.length) await submitNext();
-      else await Promise.race(slots.filter((s) => s.job && !s.done).map((s) => s.job!));
+      const open = slots.filter((s) => !s.submitted && inOrder(s));
+      const idle = open.find((s) => !wanted.has(s.id));
+      const writing = slots.filter((s) => s.job && !s.done).map((s) => s.job!);
+      if (idle) await submitSlot(idle);
+      else if (writing.length > 0) await Promise.race(writing);
+      else if (open.length > 0) await submitSlot(open[0]!);
       settleDone();
     }
   };
 
   /**
-   * The newest slot when it is frame `d` and may still gain tasks. A slot takes at most
-   * MAX_TASKS: an index (hostile, or just odd) may point any number of entries into one frame,
-   * and their tasks would all wait in memory for it; past the cap the frame is fetched again.
+   * An open slot of frame `d` that may still gain tasks (for a piece of a file that spans
+   * frames, only the newest slot: pieces are planned in order). A slot takes at most MAX_TASKS:
+   * an index (hostile, or just odd) may point any number of entries into one frame, and their
+   * tasks would all wait in memory for it; past the cap the frame is fetched again.
    */
-  const current = (d: FrameDesc): FrameSlot | undefined => {
-    const newest = slots[slots.length - 1];
-    return newest && planned < slots.length && newest.tasks.length < MAX_TASKS && newest.desc.offset === d.offset && newest.desc.pack === d.pack ? newest : undefined;
+  const current = (d: FrameDesc, piece: boolean): FrameSlot | undefined => {
+    const id = frameId(d);
+    for (let i = slots.length - 1; i >= 0; i--) {
+      const s = slots[i]!;
+      if (!s.submitted && s.id === id && s.tasks.length < MAX_TASKS) return s;
+      if (piece) return undefined;
+    }
+    return undefined;
   };
 
   /** A new slot for frame `d` (its fetch started), once there is room. */
   const newSlot = async (d: FrameDesc): Promise<FrameSlot> => {
-    if (slots.length >= depth) await room();
+    if (full()) await room();
     const stored = fetcher.fetch(d);
     stored.catch(() => {});
-    const slot: FrameSlot = { seq: nextSeq++, desc: d, stored, fetched: false, tasks: [], done: false };
+    const slot: FrameSlot = { seq: nextSeq++, desc: d, id: frameId(d), stored, fetched: false, tasks: [], pieces: false, submitted: false, done: false };
     stored.then(() => { slot.fetched = true; }, () => { slot.fetched = true; });
     slots.push(slot);
     return slot;
   };
 
-  /** Whether a slot that will gain no more tasks (all but the newest) has its bytes and can be submitted. */
-  const submittable = (): boolean => planned < slots.length - 1 && slots[planned]!.fetched;
+  /** Submits, oldest first, the open slots that have their bytes and that no entry ahead needs (or that are full). */
+  const submitReady = async (): Promise<void> => {
+    // A copy: finished slots leave `slots` while this waits.
+    for (const s of [...slots]) {
+      if (!s.submitted && s.fetched && (!wanted.has(s.id) || s.tasks.length >= MAX_TASKS) && inOrder(s)) await submitSlot(s);
+    }
+  };
+
+  /** Submits every open slot, in order. */
+  const submitAll = async (): Promise<void> => {
+    for (let s = slots.find((x) => !x.submitted); s; s = slots.find((x) => !x.submitted)) await submitSlot(s);
+  };
+
+  /** The next selected entry of the index, keeping LOOKAHEAD entries read ahead; undefined at its end. */
+  const nextEntry = async (): Promise<IndexEntry | undefined> => {
+    while (!indexDone && (ahead.length === aheadHead || (ahead.length - aheadHead < LOOKAHEAD && aheadBytes < LOOKAHEAD_BYTES))) {
+      const r = await reader.entries.next();
+      if (r.done) {
+        indexDone = true;
+        break;
+      }
+      if (!selectedBy(subset, r.value.path)) continue;
+      ahead.push(r.value);
+      aheadBytes += entryBytes(r.value);
+      const id = firstFrame(r.value);
+      if (id) wanted.set(id, (wanted.get(id) ?? 0) + 1);
+    }
+    if (aheadHead === ahead.length) return undefined;
+    const e = ahead[aheadHead]!;
+    ahead[aheadHead++] = undefined as unknown as IndexEntry;
+    aheadBytes -= entryBytes(e);
+    if (aheadHead >= 4096 && aheadHead * 2 >= ahead.length) {
+      ahead.splice(0, aheadHead);
+      aheadHead = 0;
+    }
+    const id = firstFrame(e);
+    if (id) {
+      const n = wanted.get(id)! - 1;
+      if (n === 0) wanted.delete(id);
+      else wanted.set(id, n);
+    }
+    return e;
+  };
 
   /** Writes every frame registered so far and runs what waited for them; failures are dropped (a refusal is reported). */
   const finishAccepted = async (): Promise<void> => {
     try {
-      while (planned < slots.length) await submitNext();
+      await submitAll();
       await Promise.all(slots.map((s) => s.job ?? Promise.resolve()));
       settleDone();
       while (deferred.length > 0) deferred.shift()!.run();
@@ -341,10 +452,8 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
     for (;;) {
       signal.throwIfAborted();
       check();
-      const r = await reader.entries.next();
-      if (r.done) break;
-      const e = r.value;
-      if (!selectedBy(subset, e.path)) continue;
+      const e = await nextEntry();
+      if (!e) break;
       const stripped = guard.setidStripped;
       const mode = guard.check(e);
       if (root.abs.length + 1 + e.path.length > 4095) {
@@ -398,7 +507,7 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
           const loc = e.loc!;
           if (loc.frames.length === 1) {
             const d = { pack: loc.pack, seq: loc.seq, offset: loc.offset, size: loc.frames[0]! };
-            (current(d) ?? (await newSlot(d))).tasks.push({ e, mode, xattrs });
+            (current(d, false) ?? (await newSlot(d))).tasks.push({ e, mode, xattrs });
             break;
           }
           const frames = framesOf(loc);
@@ -414,7 +523,11 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
             closeSync(fd);
           }
           const large: LargeFile = { e, mode, ino, dev, xattrs, filled: 0, skip: e.loc!.skip, left: frames.length };
-          for (let k = 0; k < frames.length; k++) (current(frames[k]!) ?? (await newSlot(frames[k]!))).tasks.push({ e, mode, large, last: k === frames.length - 1 });
+          for (let k = 0; k < frames.length; k++) {
+            const slot = current(frames[k]!, true) ?? (await newSlot(frames[k]!));
+            slot.pieces = true;
+            slot.tasks.push({ e, mode, large, last: k === frames.length - 1 });
+          }
           later(() => {
             const f = target.openCreated(e.path, ino, dev);
             try {
@@ -427,7 +540,7 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
           break;
         }
       }
-      while (submittable()) await submitNext();
+      await submitReady();
     }
     check();
     while (dirStack.length > 0) {
@@ -435,7 +548,7 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
       const x = restorable(d.e.path, d.e.xattrs, warnings);
       later(() => warnUnsupported(d.e.path, target.finishDir(meta(d.e, x), d.mode), warnings));
     }
-    while (planned < slots.length) await submitNext();
+    await submitAll();
     while (slots.length > 0) {
       check();
       await Promise.race(slots.filter((s) => s.job && !s.done).map((s) => s.job!));
