@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { measure } from '../measure.ts';
-import { jobNodeFlags } from '../../agent/src/sandbox/run-sandboxed.ts';
+import { jobMallocEnv, jobNodeFlags } from '../../agent/src/sandbox/run-sandboxed.ts';
 import type { BackupKind, Tool, ToolContext, ToolSession } from './tool.ts';
 
 const exec = promisify(execFile);
@@ -55,7 +55,8 @@ function env(op: CairnOp): NodeJS.ProcessEnv {
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     compileCache = dir;
   }
-  return { ...process.env, CAIRN_BENCH_OP: JSON.stringify(op), NODE_COMPILE_CACHE: compileCache };
+  // The same malloc settings as the agent's job processes (agent/src/sandbox/run-sandboxed.ts).
+  return { ...process.env, ...jobMallocEnv, CAIRN_BENCH_OP: JSON.stringify(op), NODE_COMPILE_CACHE: compileCache };
 }
 
 export function cairnTool(): Tool {

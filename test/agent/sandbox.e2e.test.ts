@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { backupCaps, restoreCaps, runSandboxed, type SandboxOptions } from '../../agent/src/sandbox/run-sandboxed.ts';
+import { backupCaps, jobMallocEnv, restoreCaps, runSandboxed, type SandboxOptions } from '../../agent/src/sandbox/run-sandboxed.ts';
 import { warmCompileCache } from '../../agent/src/sandbox/compile-cache.ts';
 import { repoRoot } from '../harness/agents.ts';
 
@@ -56,7 +56,8 @@ describe('job sandbox', () => {
     expect(r.writeApp).toBe('EROFS');
     expect(r.writeVolume).toBe('EROFS');
     expect(r.writeEtc).toBe('EROFS');
-    expect(r.env).toEqual(['LANG', 'PATH', 'PWD']); // PWD is set by bwrap's --chdir
+    // Nothing of the agent's environment: the locale, the malloc settings, PATH, and PWD (set by bwrap's --chdir).
+    expect(r.env).toEqual(['LANG', ...Object.keys(jobMallocEnv), 'PATH', 'PWD'].sort());
     expect(r.writeCache).toBe('absent');
     expect(r.argv).toEqual([`/app/${entry}`]);
   });
@@ -78,7 +79,7 @@ describe('job sandbox', () => {
     expect(files.length).toBeGreaterThan(50);
     const r = await probe(v.mine, true, [], { dir, writable: false });
     expect(r.writeCache).toBe('EROFS');
-    expect(r.env).toEqual(['LANG', 'NODE_COMPILE_CACHE', 'PATH', 'PWD']);
+    expect(r.env).toEqual(['LANG', ...Object.keys(jobMallocEnv), 'NODE_COMPILE_CACHE', 'PATH', 'PWD'].sort());
     // A job that loads modules the cache lacks cannot add them either.
     const empty = await mkdtemp(join(tmpdir(), 'cairn-empty-cache-'));
     const out = await runSandboxed({ kind: 'warm' }, {
