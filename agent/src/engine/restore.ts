@@ -361,6 +361,7 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
       if (idle) await submitSlot(idle);
       else if (writing.length > 0) await Promise.race(writing);
       else if (open.length > 0) await submitSlot(open[0]!);
+      else throw new CairnError('CAIRN_E_INTERNAL', 'restore: every frame in flight is submitted and none is being written');
       settleDone();
     }
   };

@@ -47,7 +47,7 @@ const COMPILE_CACHE = '/cache';
 
 /**
  * V8 flags of a job process, which keep resident memory near what the job holds, for a few
- * percent more CPU in garbage collection (bench/RESULTS.md, "Memory of a job process"):
+ * percent more CPU in garbage collection (bench/RESULTS.md, "D3 peak RSS"):
  * - a small young generation (measured on 50k tiny files: 356 MiB resident with defaults, about
  *   210 MiB with it);
  * - the old generation may grow by 20% over what the last full collection kept, where V8 lets a
