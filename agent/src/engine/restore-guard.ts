@@ -22,11 +22,8 @@ const SETID = 0o6000;
 const MAX_NAME = 255;
 const MAX_PATH = 4095;
 
-/** Restore messages name entries this way. */
-export const shown = shownPath;
-
 function hostile(path: Buffer, why: string): never {
-  throw new CairnError('CAIRN_E_HOSTILE_ARCHIVE', `refusing entry ${shown(path)}: ${why}`);
+  throw new CairnError('CAIRN_E_HOSTILE_ARCHIVE', `refusing entry ${shownPath(path)}: ${why}`);
 }
 
 function checkRelativePath(path: Buffer, what: string, owner: Buffer): void {
@@ -85,7 +82,7 @@ export class RestoreGuard {
   /** Validates an entry in index order; returns the mode to apply (setid bits stripped). */
   check(e: IndexEntry): number {
     const p = e.path;
-    if (++this.entries > this.limits.maxEntries) throw new CairnError('CAIRN_E_LIMIT_EXCEEDED', `more than ${this.limits.maxEntries} entries (at ${shown(p)})`);
+    if (++this.entries > this.limits.maxEntries) throw new CairnError('CAIRN_E_LIMIT_EXCEEDED', `more than ${this.limits.maxEntries} entries (at ${shownPath(p)})`);
     if (this.previous === undefined) {
       if (p.length !== 0 || e.type !== 'dir') hostile(p, 'the first entry must be the root directory');
       this.previous = p;
@@ -96,7 +93,7 @@ export class RestoreGuard {
     checkRelativePath(p, 'path', p);
     if (comparePaths(this.previous, p) >= 0) hostile(p, 'entries are not in strictly increasing path order (duplicate or reordered)');
     this.previous = p;
-    if (pathDepth(p) > this.limits.maxDepth) throw new CairnError('CAIRN_E_LIMIT_EXCEEDED', `entry ${shown(p)} is deeper than ${this.limits.maxDepth} levels`);
+    if (pathDepth(p) > this.limits.maxDepth) throw new CairnError('CAIRN_E_LIMIT_EXCEEDED', `entry ${shownPath(p)} is deeper than ${this.limits.maxDepth} levels`);
     while (!isWithin(p, this.dirs[this.dirs.length - 1]!)) this.dirs.pop();
     if (!parentPath(p).equals(this.dirs[this.dirs.length - 1]!)) hostile(p, 'its parent is not a directory created by this restore (a symlink, a file, or missing)');
     const fmt = e.mode & S_IFMT;
@@ -108,19 +105,19 @@ export class RestoreGuard {
       case 'file':
         if (fmt !== S_IFREG) this.refuseSpecial(p, fmt);
         this.bytes += e.size;
-        if (this.bytes > this.limits.maxBytes) throw new CairnError('CAIRN_E_LIMIT_EXCEEDED', `restoring ${shown(p)} would exceed the ${this.limits.maxBytes}-byte limit (the target's capacity)`);
+        if (this.bytes > this.limits.maxBytes) throw new CairnError('CAIRN_E_LIMIT_EXCEEDED', `restoring ${shownPath(p)} would exceed the ${this.limits.maxBytes}-byte limit (the target's capacity)`);
         if (e.size > 0 && !e.loc) hostile(p, 'a non-empty file without a data location');
         if (e.nlink > 1) this.linkTargets.add(p.toString('hex'));
         break;
       case 'symlink':
         if (fmt !== S_IFLNK) this.refuseSpecial(p, fmt);
         if (!e.link || e.link.length === 0 || e.link.length > MAX_PATH || e.link.includes(0)) hostile(p, 'a symlink with an empty, over-long or NUL-containing target');
-        if (!symlinkStaysInside(p, e.link)) hostile(p, `symlink target ${shown(e.link)} leaves the volume`);
+        if (!symlinkStaysInside(p, e.link)) hostile(p, `symlink target ${shownPath(e.link)} leaves the volume`);
         break;
       case 'hardlink':
         if (!e.link) hostile(p, 'a hardlink without a target');
         checkRelativePath(e.link, 'hardlink target', p);
-        if (!this.linkTargets.has(e.link.toString('hex'))) hostile(p, `hardlink to ${shown(e.link)}, which is not a regular file this restore created`);
+        if (!this.linkTargets.has(e.link.toString('hex'))) hostile(p, `hardlink to ${shownPath(e.link)}, which is not a regular file this restore created`);
         break;
     }
     return this.mode(e);

@@ -12,7 +12,7 @@ import {
 import { createRequire } from 'node:module';
 import { CairnError } from '../../../common/src/errors.ts';
 import { descriptorUnder, fdPath, type RootCheck } from './file-source.ts';
-import { shown } from './restore-guard.ts';
+import { shownPath } from '../../../common/src/format/shown-path.ts';
 import type { Warnings } from './warnings.ts';
 
 const require = createRequire(import.meta.url);
@@ -25,7 +25,7 @@ export function restorableXattr(name: string): boolean {
 }
 
 function escape(path: Buffer, why: string): never {
-  throw new CairnError('CAIRN_E_HOSTILE_ARCHIVE', `refusing to write ${shown(path)}: ${why}`);
+  throw new CairnError('CAIRN_E_HOSTILE_ARCHIVE', `refusing to write ${shownPath(path)}: ${why}`);
 }
 
 export interface TargetRoot extends RootCheck {
@@ -158,7 +158,7 @@ export class RestoreTarget {
         // What no file system accepts was skipped by `restorable`; this one refuses what others take.
         const full = code === 'ENOSPC' || code === 'E2BIG' || code === 'EDQUOT';
         throw new CairnError(full ? 'CAIRN_E_LIMIT_EXCEEDED' : 'CAIRN_E_HOSTILE_ARCHIVE',
-          `${shown(m.path)}: the target's file system refuses extended attribute ${JSON.stringify(name.slice(0, 80))} of ${value.byteLength} bytes (${code})`);
+          `${shownPath(m.path)}: the target's file system refuses extended attribute ${JSON.stringify(name.slice(0, 80))} of ${value.byteLength} bytes (${code})`);
       }
     }
     futimesSync(fd, m.time, m.time);

@@ -25,7 +25,8 @@ import type { IndexEntry } from '../../../common/src/format/index-entry.ts';
 import { checkKey } from '../../../common/src/format/seal.ts';
 import { CompressPool } from './compress-pool.ts';
 import { FrameFetcher, frameId, framesOf, type FrameDesc } from './frame-fetcher.ts';
-import { RestoreGuard, selectedBy, shown, type RestoreLimits } from './restore-guard.ts';
+import { RestoreGuard, selectedBy, type RestoreLimits } from './restore-guard.ts';
+import { shownPath } from '../../../common/src/format/shown-path.ts';
 import { RNUMS, TASK_PIECE, TASK_WHOLE, type RestoreJob } from './restore-job.ts';
 import { RestoreTarget, restorable, warnUnsupported, type Metadata } from './restore-target.ts';
 import { defaultReadLimits } from './read-limits.ts';
@@ -301,20 +302,20 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
       let fileOffset = 0;
       if (!f) {
         at = e.loc!.skip;
-        if (at > size) throw new CairnError('CAIRN_E_CORRUPT', `entry ${shown(e.path)}: data offset is past its frame`);
+        if (at > size) throw new CairnError('CAIRN_E_CORRUPT', `entry ${shownPath(e.path)}: data offset is past its frame`);
         len = Math.min(e.size, size - at);
-        if (len < e.size) throw new CairnError('CAIRN_E_CORRUPT', `entry ${shown(e.path)}: its frames hold ${len} of ${e.size} bytes`);
+        if (len < e.size) throw new CairnError('CAIRN_E_CORRUPT', `entry ${shownPath(e.path)}: its frames hold ${len} of ${e.size} bytes`);
         kinds[i] = TASK_WHOLE;
         if (t.xattrs) xattrs.push([i, t.xattrs]);
       } else {
-        if (f.filled === e.size) throw new CairnError('CAIRN_E_CORRUPT', `entry ${shown(e.path)}: lists more frames than its data needs`);
+        if (f.filled === e.size) throw new CairnError('CAIRN_E_CORRUPT', `entry ${shownPath(e.path)}: lists more frames than its data needs`);
         at = f.skip;
-        if (at > size) throw new CairnError('CAIRN_E_CORRUPT', `entry ${shown(e.path)}: data offset is past its frame`);
+        if (at > size) throw new CairnError('CAIRN_E_CORRUPT', `entry ${shownPath(e.path)}: data offset is past its frame`);
         len = Math.min(e.size - f.filled, size - at);
         fileOffset = f.filled;
         f.filled += len;
         f.skip = 0;
-        if (--f.left === 0 && f.filled < e.size) throw new CairnError('CAIRN_E_CORRUPT', `entry ${shown(e.path)}: its frames hold ${f.filled} of ${e.size} bytes`);
+        if (--f.left === 0 && f.filled < e.size) throw new CairnError('CAIRN_E_CORRUPT', `entry ${shownPath(e.path)}: its frames hold ${f.filled} of ${e.size} bytes`);
         kinds[i] = TASK_PIECE;
         ids[2 * i] = f.ino;
         ids[2 * i + 1] = f.dev;
@@ -458,7 +459,7 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
       const stripped = guard.setidStripped;
       const mode = guard.check(e);
       if (root.abs.length + 1 + e.path.length > 4095) {
-        throw new CairnError('CAIRN_E_LIMIT_EXCEEDED', `entry ${shown(e.path)}: its path in the target would exceed PATH_MAX (4095 bytes)`);
+        throw new CairnError('CAIRN_E_LIMIT_EXCEEDED', `entry ${shownPath(e.path)}: its path in the target would exceed PATH_MAX (4095 bytes)`);
       }
       if (guard.setidStripped > stripped) warnings.add('CAIRN_W_SETID_STRIPPED', e.path, 'setuid/setgid bits are never restored');
       while (dirStack.length > 0 && !isWithin(e.path, dirStack[dirStack.length - 1]!.e.path)) {
@@ -479,7 +480,7 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
           break;
         case 'hardlink': {
           if (subset && !selectedBy(subset, e.link!)) {
-            warnings.add('CAIRN_W_FILE_VANISHED', e.path, `hardlink to ${shown(e.link!)}, which is not in the restored paths`);
+            warnings.add('CAIRN_W_FILE_VANISHED', e.path, `hardlink to ${shownPath(e.link!)}, which is not in the restored paths`);
             break;
           }
           // Its target may still be being written.

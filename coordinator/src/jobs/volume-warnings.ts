@@ -11,7 +11,6 @@ export interface JobWarning {
   path: Buffer;
 }
 
-
 export class VolumeWarnings {
   private readonly log: Logger;
   private readonly maxLogged: number;
