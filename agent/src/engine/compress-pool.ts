@@ -10,8 +10,8 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { CairnError, type ErrorCode } from '../../../common/src/errors.ts';
 import type { Job, JobMessage, JobReply } from './compress-worker.ts';
-import type { FrameJob, FrameResult } from './frame-job.ts';
-import type { RestoreJob, RestoreResult } from './restore-job.ts';
+import { frameJobViews, type FrameJob, type FrameResult } from './frame-job.ts';
+import { restoreJobViews, type RestoreJob, type RestoreResult } from './restore-job.ts';
 import { ownedBuffers } from './transfer.ts';
 
 const entry = new URL('./compress-worker.ts', import.meta.url);
@@ -133,7 +133,7 @@ export class CompressPool {
 
   /** Builds, compresses and seals one backup frame. */
   frame(job: FrameJob): Promise<FrameResult> {
-    return this.run(job, [job.kinds, job.paths, job.pathEnd, job.raw, job.rawEnd, job.ids, job.times, job.nums]) as Promise<FrameResult>;
+    return this.run(job, frameJobViews(job)) as Promise<FrameResult>;
   }
 
   /**
@@ -146,7 +146,7 @@ export class CompressPool {
 
   /** Opens, decompresses and writes one restore frame. */
   restore(job: RestoreJob): Promise<RestoreResult> {
-    return this.run(job, [job.frame, job.kinds, job.paths, job.pathEnd, job.nums, job.ids]) as Promise<RestoreResult>;
+    return this.run(job, restoreJobViews(job)) as Promise<RestoreResult>;
   }
 
   private fail(err: Error): void {

@@ -6,7 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import { codeOf } from '../../../common/src/errors.ts';
 import { resultViews, runFrameJob, spentViews, type FrameJob } from './frame-job.ts';
 import { ownedBuffers } from './transfer.ts';
-import { runRestoreJob, type RestoreJob } from './restore-job.ts';
+import { restoreJobViews, runRestoreJob, type RestoreJob } from './restore-job.ts';
 
 /** Answered once the worker's modules are loaded; writes them to Node's compile cache, if on. */
 export interface PingJob {
@@ -40,7 +40,7 @@ parentPort?.on('message', ({ id, job }: JobMessage) => {
     } else if (job.type === 'restore') {
       const result = runRestoreJob(job);
       // The job's buffers (the frame above all) go back to be dropped there rather than here.
-      const spent = [job.frame, job.kinds, job.paths, job.pathEnd, job.nums, job.ids];
+      const spent = restoreJobViews(job);
       parentPort!.postMessage({ id, result, spent } satisfies JobReply, ownedBuffers(spent));
     } else {
       flushCompileCache();

@@ -224,6 +224,11 @@ export function runFrameJob(job: FrameJob): FrameResult {
   return { frame, items, size: frame.reduce((n, b) => n + b.length, 0), raw: used, flags, dataAt, stats, times, xattrs };
 }
 
+/** The buffers of a frame job, which move to the worker without a copy. */
+export function frameJobViews(job: FrameJob): ArrayBufferView[] {
+  return [job.kinds, job.paths, job.pathEnd, job.raw, job.rawEnd, job.ids, job.times, job.nums];
+}
+
 /** The buffers of a result, which move to the main thread without a copy. */
 export function resultViews(r: FrameResult): ArrayBufferView[] {
   return [...r.frame, r.flags, r.dataAt, r.stats, r.times, r.items.paths, r.items.pathEnd, r.items.ids];

@@ -46,6 +46,11 @@ export interface RestoreResult {
   unsupported: Array<[number, string[]]>;
 }
 
+/** The buffers of a restore job: transferred to the worker, and back once it is done (transfer.ts). */
+export function restoreJobViews(job: RestoreJob): ArrayBufferView[] {
+  return [job.frame, job.kinds, job.paths, job.pathEnd, job.nums, job.ids];
+}
+
 let scratch = new Uint8Array(0);
 
 function room(size: number): Uint8Array {
