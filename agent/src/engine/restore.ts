@@ -202,9 +202,16 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
   const slots: FrameSlot[] = [];
   let nextSeq = 0;
   const deferred: Deferred[] = [];
-  /** Entries read from the index and not yet restored (selected ones only), and per frame how many of them start in it. */
+  /**
+   * Entries read from the index and not yet restored (selected ones only), beside each the frame
+   * its data starts in and its size in memory (entryBytes); per frame, how many of them start in it.
+   */
   const ahead: IndexEntry[] = [];
+  const aheadFrames: Array<string | undefined> = [];
+  const aheadSizes: number[] = [];
   let aheadHead = 0;
+  /** The frame the entry nextEntry returned last starts in. */
+  let entryFrame: string | undefined;
   let aheadBytes = 0;
   let indexDone = false;
   const wanted = new Map<string, number>();
@@ -373,8 +380,7 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
    * an index (hostile, or just odd) may point any number of entries into one frame, and their
    * tasks would all wait in memory for it; past the cap the frame is fetched again.
    */
-  const current = (d: FrameDesc, piece: boolean): FrameSlot | undefined => {
-    const id = frameId(d);
+  const current = (id: string, piece: boolean): FrameSlot | undefined => {
     for (let i = slots.length - 1; i >= 0; i--) {
       const s = slots[i]!;
       if (!s.submitted && s.id === id && s.tasks.length < MAX_TASKS) return s;
@@ -383,12 +389,12 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
     return undefined;
   };
 
-  /** A new slot for frame `d` (its fetch started), once there is room. */
-  const newSlot = async (d: FrameDesc): Promise<FrameSlot> => {
+  /** A new slot for frame `d` (`id`: frameId(d); its fetch started), once there is room. */
+  const newSlot = async (d: FrameDesc, id: string): Promise<FrameSlot> => {
     if (full()) await room();
     const stored = fetcher.fetch(d);
     stored.catch(() => {});
-    const slot: FrameSlot = { seq: nextSeq++, desc: d, id: frameId(d), stored, fetched: false, tasks: [], pieces: false, submitted: false, done: false };
+    const slot: FrameSlot = { seq: nextSeq++, desc: d, id, stored, fetched: false, tasks: [], pieces: false, submitted: false, done: false };
     stored.then(() => { slot.fetched = true; }, () => { slot.fetched = true; });
     slots.push(slot);
     return slot;
@@ -396,10 +402,8 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
 
   /** Submits, oldest first, the open slots that have their bytes and that no entry ahead needs (or that are full). */
   const submitReady = async (): Promise<void> => {
-    // A copy: finished slots leave `slots` while this waits.
-    for (const s of [...slots]) {
-      if (!s.submitted && s.fetched && (!wanted.has(s.id) || s.tasks.length >= MAX_TASKS) && inOrder(s)) await submitSlot(s);
-    }
+    const ready = (s: FrameSlot): boolean => !s.submitted && s.fetched && (!wanted.has(s.id) || s.tasks.length >= MAX_TASKS) && inOrder(s);
+    for (let s = slots.find(ready); s; s = slots.find(ready)) await submitSlot(s);
   };
 
   /** Submits every open slot, in order. */
@@ -416,20 +420,26 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
         break;
       }
       if (!selectedBy(subset, r.value.path)) continue;
-      ahead.push(r.value);
-      aheadBytes += entryBytes(r.value);
       const id = firstFrame(r.value);
+      const size = entryBytes(r.value);
+      ahead.push(r.value);
+      aheadFrames.push(id);
+      aheadSizes.push(size);
+      aheadBytes += size;
       if (id) wanted.set(id, (wanted.get(id) ?? 0) + 1);
     }
     if (aheadHead === ahead.length) return undefined;
     const e = ahead[aheadHead]!;
+    const id = aheadFrames[aheadHead];
+    aheadBytes -= aheadSizes[aheadHead]!;
     ahead[aheadHead++] = undefined as unknown as IndexEntry;
-    aheadBytes -= entryBytes(e);
     if (aheadHead >= 4096 && aheadHead * 2 >= ahead.length) {
       ahead.splice(0, aheadHead);
+      aheadFrames.splice(0, aheadHead);
+      aheadSizes.splice(0, aheadHead);
       aheadHead = 0;
     }
-    const id = firstFrame(e);
+    entryFrame = id;
     if (id) {
       const n = wanted.get(id)! - 1;
       if (n === 0) wanted.delete(id);
@@ -509,7 +519,8 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
           const loc = e.loc!;
           if (loc.frames.length === 1) {
             const d = { pack: loc.pack, seq: loc.seq, offset: loc.offset, size: loc.frames[0]! };
-            (current(d, false) ?? (await newSlot(d))).tasks.push({ e, mode, xattrs });
+            // entryFrame: frameId(d), worked out when the entry was read ahead.
+            (current(entryFrame!, false) ?? (await newSlot(d, entryFrame!))).tasks.push({ e, mode, xattrs });
             break;
           }
           const frames = framesOf(loc);
@@ -526,7 +537,8 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
           }
           const large: LargeFile = { e, mode, ino, dev, xattrs, filled: 0, skip: e.loc!.skip, left: frames.length };
           for (let k = 0; k < frames.length; k++) {
-            const slot = current(frames[k]!, true) ?? (await newSlot(frames[k]!));
+            const id = frameId(frames[k]!);
+            const slot = current(id, true) ?? (await newSlot(frames[k]!, id));
             slot.pieces = true;
             slot.tasks.push({ e, mode, large, last: k === frames.length - 1 });
           }
