@@ -76,6 +76,8 @@ export class CompressPool {
   private readonly workers: Array<Worker | undefined>;
   private readonly pending = new Map<number, Pending>();
   private readonly load: number[];
+  /** Per started worker: resolves when its thread has ended. */
+  private readonly exited: Array<Promise<void>> = [];
   private nextId = 0;
   private failed: Error | undefined;
   private closing = false;
@@ -104,6 +106,7 @@ export class CompressPool {
     });
     w.on('error', (err: Error) => this.fail(err));
     // A worker that ends while jobs are pending (crashed, killed) must not leave them waiting.
+    this.exited[i] = new Promise((resolve) => w.once('exit', () => resolve()));
     w.on('exit', (code) => {
       if (!this.closing) this.fail(new Error(`worker exited with code ${code}`));
     });
@@ -114,6 +117,7 @@ export class CompressPool {
   /** Runs a job on the least loaded worker, giving it the memory of `views` that own theirs (do not use them afterwards). */
   private run(job: Job, views: ArrayBufferView[]): Promise<unknown> {
     if (this.failed) return Promise.reject(this.failed);
+    if (this.closing) return Promise.reject(new CairnError('CAIRN_E_INTERNAL', 'the compression pool is closed'));
     const id = this.nextId++;
     // The least loaded running worker; another one is started only when all running ones are busy.
     let w = -1;
@@ -156,8 +160,22 @@ export class CompressPool {
     this.pending.clear();
   }
 
-  async close(): Promise<void> {
+  /**
+   * Ends the workers once the jobs already given to them are done. A worker is not terminated in
+   * the middle of a job: a thread stopped inside zstd's native code aborts the whole process
+   * (node-addon-api throws into the terminating thread, and nothing can catch it), which a job
+   * process would report as ended without a result. So a backup that fails or is cancelled while
+   * frames are being compressed waits for those frames (bounded by the frames in flight). A
+   * worker still running after `graceMs` is terminated all the same.
+   */
+  async close(graceMs = 60_000): Promise<void> {
     this.closing = true;
-    await Promise.all(this.workers.filter((w) => w !== undefined).map((w) => w.terminate()));
+    await Promise.all(this.workers.map(async (w, i) => {
+      if (!w) return;
+      const timer = setTimeout(() => void w.terminate(), graceMs);
+      w.postMessage({ id: -1, job: { type: 'close' } } satisfies JobMessage);
+      await this.exited[i];
+      clearTimeout(timer);
+    }));
   }
 }

@@ -13,7 +13,16 @@ export interface PingJob {
   type: 'ping';
 }
 
-export type Job = FrameJob | RestoreJob | PingJob;
+/**
+ * The pool is closing: the worker ends once the jobs posted before this one are done. It is never
+ * terminated in the middle of a job: stopping a thread inside zstd's native code aborts the
+ * whole process (compress-pool.ts).
+ */
+export interface CloseJob {
+  type: 'close';
+}
+
+export type Job = FrameJob | RestoreJob | PingJob | CloseJob;
 
 export interface JobMessage {
   id: number;
@@ -29,6 +38,10 @@ export interface JobReply {
 }
 
 parentPort?.on('message', ({ id, job }: JobMessage) => {
+  if (job.type === 'close') {
+    parentPort!.close(); // nothing else keeps the thread alive: it ends with code 0
+    return;
+  }
   try {
     if (job.type === 'frame') {
       const result = runFrameJob(job);
