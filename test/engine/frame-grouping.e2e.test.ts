@@ -48,8 +48,9 @@ describe('frame grouping on restore', () => {
 
     const { store: watched, gets } = counting(store);
     const dst = await scratch('grouping-restore');
-    await restore(watched, 'inc', dst, { maxBytes: 1 << 30, key });
+    const res = await restore(watched, 'inc', dst, { maxBytes: 1 << 30, key });
     const frameGets = [...gets].filter(([k]) => k.includes('/packs/'));
+    expect(res.frameBytes.again).toBe(0); // what the refetch budget (refetch-budget.ts) sees
     // The tree spans about 16 old frames and 2 new ones; index order would have taken ~100 fetches.
     expect(frameGets.length).toBeGreaterThan(10);
     expect(frameGets.filter(([, n]) => n > 1)).toEqual([]);
@@ -78,7 +79,10 @@ describe('frame grouping on restore', () => {
 
     const { store: watched, gets } = counting(store);
     const dst = await scratch('grouping-large-restore');
-    await restore(watched, 'inc', dst, { maxBytes: 1 << 30, key });
+    const res = await restore(watched, 'inc', dst, { maxBytes: 1 << 30, key });
+    // Far within the refetch budget (refetch-budget.ts): a few frames fetched again.
+    expect(res.frameBytes.first).toBeGreaterThan(30 * (64 << 10));
+    expect(res.frameBytes.again).toBeLessThan(res.frameBytes.first / 2);
     const want = await digestTree(src);
     const got = await digestTree(dst);
     want.delete('');

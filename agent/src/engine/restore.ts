@@ -24,6 +24,7 @@ import { openIndex } from '../../../common/src/format/index-object.ts';
 import type { IndexEntry } from '../../../common/src/format/index-entry.ts';
 import { checkKey } from '../../../common/src/format/seal.ts';
 import { CompressPool } from './compress-pool.ts';
+import { RefetchBudget } from './refetch-budget.ts';
 import { FrameFetcher, frameId, framesOf, type FrameDesc } from './frame-fetcher.ts';
 import { RestoreGuard, selectedBy, type RestoreLimits } from './restore-guard.ts';
 import { shownPath } from '../../../common/src/format/shown-path.ts';
@@ -64,6 +65,8 @@ export interface RestoreResult {
   hardlinks: number;
   bytes: number;
   setidStripped: number;
+  /** Decompressed bytes of the frames fetched: the first time, and again (refetch-budget.ts). */
+  frameBytes: { first: number; again: number };
   warnings: Warnings;
   durationMs: number;
 }
@@ -101,6 +104,8 @@ interface FrameSlot {
   stored: Promise<Buffer>;
   /** Its bytes are here (or its fetch failed). */
   fetched: boolean;
+  /** Its frame lies past every frame of its pack fetched before (RefetchBudget): not a fetch again. */
+  first: boolean;
   tasks: Task[];
   /** It holds pieces of files that span frames: planned only after every older slot (the pieces' offsets follow from the frames before). */
   pieces: boolean;
@@ -189,6 +194,7 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
     throw new CairnError('CAIRN_E_CORRUPT', `${volume.index}: index header does not belong to backup ${backupName} volume ${volume.id}`);
   }
   const fetcher = new FrameFetcher({ store, lineage: volume.lineage, key, limits: defaultReadLimits, signal });
+  const refetch = new RefetchBudget();
   const ownPool = opts.pool === undefined;
   const pool = opts.pool ?? new CompressPool();
   const jobRoot = { abs: new Uint8Array(root.abs), real: root.real, dev: root.dev };
@@ -267,6 +273,7 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
     let job: RestoreJob;
     try {
       if (declared === undefined) throw new CairnError('CAIRN_E_CORRUPT', `${src.where}: frame does not declare its size`);
+      refetch.count(slot.first, declared, slot.tasks[0]?.e.path);
       job = { ...base, expect: declared, ...plan(slot, declared) };
     } catch (err) {
       // The frame itself may be what is wrong (corrupt, forged, not a frame): let the worker
@@ -394,7 +401,7 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
     if (full()) await room();
     const stored = fetcher.fetch(d);
     stored.catch(() => {});
-    const slot: FrameSlot = { seq: nextSeq++, desc: d, id, stored, fetched: false, tasks: [], pieces: false, submitted: false, done: false };
+    const slot: FrameSlot = { seq: nextSeq++, desc: d, id, stored, fetched: false, first: refetch.first(d), tasks: [], pieces: false, submitted: false, done: false };
     stored.then(() => { slot.fetched = true; }, () => { slot.fetched = true; });
     slots.push(slot);
     return slot;
@@ -571,7 +578,7 @@ export async function restore(store: ObjectStore, backupName: string, targetPath
     settleDone();
     check();
     progress.finish();
-    return { manifest, volume, ...counts, setidStripped: guard.setidStripped, warnings, durationMs: Date.now() - started };
+    return { manifest, volume, ...counts, setidStripped: guard.setidStripped, frameBytes: refetch.totals, warnings, durationMs: Date.now() - started };
   } catch (err) {
     progress.stop();
     // A refused entry (or an unreadable index) ends the restore; what was accepted before it is
