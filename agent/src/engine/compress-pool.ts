@@ -105,8 +105,8 @@ export class CompressPool {
       else p.resolve(r.result);
     });
     w.on('error', (err: Error) => this.fail(err));
-    // A worker that ends while jobs are pending (crashed, killed) must not leave them waiting.
     this.exited[i] = new Promise((resolve) => w.once('exit', () => resolve()));
+    // A worker that ends while jobs are pending (crashed, killed) must not leave them waiting.
     w.on('exit', (code) => {
       if (!this.closing) this.fail(new Error(`worker exited with code ${code}`));
     });
@@ -162,8 +162,8 @@ export class CompressPool {
 
   /**
    * Ends the workers once the jobs already given to them are done. A worker is not terminated in
-   * the middle of a job: a thread stopped inside zstd's native code aborts the whole process
-   * (node-addon-api throws into the terminating thread, and nothing can catch it), which a job
+   * the middle of a job: a thread stopped inside a native addon aborts the whole process
+   * (zstd-napi throws a C++ exception nothing catches, fs-xattr fails an assertion), which a job
    * process would report as ended without a result. So a backup that fails or is cancelled while
    * frames are being compressed waits for those frames (bounded by the frames in flight). A
    * worker still running after `graceMs` is terminated all the same.

@@ -15,8 +15,8 @@ export interface PingJob {
 
 /**
  * The pool is closing: the worker ends once the jobs posted before this one are done. It is never
- * terminated in the middle of a job: stopping a thread inside zstd's native code aborts the
- * whole process (compress-pool.ts).
+ * terminated in the middle of a job: stopping a thread inside a native addon aborts the whole
+ * process (compress-pool.ts).
  */
 export interface CloseJob {
   type: 'close';
