@@ -27,7 +27,7 @@ import { CompressPool } from './compress-pool.ts';
 import { PackWriter, isAbort, type FrameRef, type WrittenFrame } from './pack-writer.ts';
 import { TarFramer, type Batch, type Placed } from './tar-framer.ts';
 import { openVerified, readXattrs } from './file-source.ts';
-import { DEFER, GONE, STATS, TORN } from './frame-job.ts';
+import { DEFER, GONE, STATS, TORN, type FrameResult } from './frame-job.ts';
 import { walk, type WalkRoot } from './walk.ts';
 import { writeManifest } from '../../../common/src/format/manifest-writer.ts';
 import { Warnings, type Warning } from './warnings.ts';
@@ -108,6 +108,11 @@ function tarHeader(ie: IndexEntry): Buffer {
 
 const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
+/** The absolute path of entry `i` of a frame's items (handed back with its result), as a view. */
+function itemPath(items: FrameResult['items'], i: number): Buffer {
+  return asBuffer(items.paths.subarray(i > 0 ? items.pathEnd[i - 1]! : 0, items.pathEnd[i]));
+}
+
 export async function backup(rootPath: string, store: ObjectStore, opts: BackupOptions): Promise<BackupResult> {
   const started = Date.now();
   const backupName = checkBackupName(opts.backupName);
@@ -175,9 +180,7 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
     /** The index entry of item `i` of a written frame (a small file read whole); null when it vanished. */
     const fileEntry = (w: WrittenFrame, i: number): IndexEntry | null => {
       const r = w.result;
-      const { paths, pathEnd } = r.items;
-      const start = (i > 0 ? pathEnd[i - 1]! : 0) + rootLen;
-      const path = Buffer.from(paths.buffer, paths.byteOffset + start, pathEnd[i]! - start);
+      const path = itemPath(r.items, i).subarray(rootLen);
       const flags = r.flags[i]!;
       if (flags & GONE) {
         vanished(path);
@@ -247,9 +250,9 @@ export async function backup(rootPath: string, store: ObjectStore, opts: BackupO
             waiting--;
             if (w.result.flags[i]! & DEFER) {
               // Not a small file any more: stored as a large one, in its place in the index.
-              const { paths, pathEnd, ids } = w.result.items;
-              const start = i > 0 ? pathEnd[i - 1]! : 0;
-              const placed = await placeLarge(asBuffer(paths.subarray(start, pathEnd[i])), asBuffer(paths.subarray(start + rootLen, pathEnd[i])), ids[2 * i]!, ids[2 * i + 1]!);
+              const { ids } = w.result.items;
+              const abs = itemPath(w.result.items, i);
+              const placed = await placeLarge(abs, abs.subarray(rootLen), ids[2 * i]!, ids[2 * i + 1]!);
               if (placed) {
                 queue.splice(head, 0, placed);
                 waiting++;

@@ -105,11 +105,11 @@ export class CompressPool {
       else p.resolve(r.result);
     });
     w.on('error', (err: Error) => this.fail(err));
-    this.exited[i] = new Promise((resolve) => w.once('exit', () => resolve()));
-    // A worker that ends while jobs are pending (crashed, killed) must not leave them waiting.
-    w.on('exit', (code) => {
+    this.exited[i] = new Promise((resolve) => w.once('exit', (code) => {
+      // A worker that ends while jobs are pending (crashed, killed) must not leave them waiting.
       if (!this.closing) this.fail(new Error(`worker exited with code ${code}`));
-    });
+      resolve();
+    }));
     this.workers[i] = w;
     return w;
   }

@@ -41,6 +41,7 @@ export interface SandboxOutcome {
 }
 
 export const backupCaps = ['CAP_DAC_READ_SEARCH'] as const;
+export const restoreCaps = ['CAP_CHOWN', 'CAP_FOWNER', 'CAP_DAC_OVERRIDE'] as const;
 
 /** Where a job sees the compile cache. */
 const COMPILE_CACHE = '/cache';
@@ -67,7 +68,6 @@ export const jobNodeFlags = ['--max-semi-space-size=4', '--heap-growing-percent=
  * (+0.7 s of system time on a 2 GiB backup).
  */
 export const jobMallocEnv = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '131072' } as const;
-export const restoreCaps = ['CAP_CHOWN', 'CAP_FOWNER', 'CAP_DAC_OVERRIDE'] as const;
 
 /** Binds for the system: /usr read-only, and the merged-/usr symlinks (or dirs) beside it. */
 function systemBinds(): string[] {
