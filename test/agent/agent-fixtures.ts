@@ -5,6 +5,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Metadata, credentials, type ChannelOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { CoreV1Api, type V1PersistentVolume, type V1Pod } from '@kubernetes/client-node';
 import { AgentConnection } from '../../common/src/agent-client/agent-client.ts';
@@ -199,4 +200,21 @@ export function descendants(pid: number): number[] {
   };
   walk(pid);
   return out;
+}
+
+/**
+ * Runs `job` again while the agent refuses it as busy (CAIRN_E_BUSY), as the coordinator does:
+ * the cluster's agents and their job slots are shared with the suites that drive the real
+ * coordinator, which may hold both slots of a node for a while. Gives up after `ms`.
+ */
+export async function whenSlotFree<T>(job: () => Promise<T>, ms = 60_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      return await job();
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'CAIRN_E_BUSY' || Date.now() > until) throw err;
+      await sleep(250);
+    }
+  }
 }

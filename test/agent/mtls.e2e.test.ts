@@ -17,7 +17,7 @@ import { COORDINATOR_IDENTITY, agentIdentity } from '../../common/src/agent-iden
 import { AgentClient } from '../../common/src/generated/proto/agent.ts';
 import { createCa, issueCert, type KeyPair } from '../harness/pki.ts';
 import { keys, tenantStore } from '../engine/helpers.ts';
-import { backupJob, coordinatorTo, drain, extraAgent, mountedVolume, rawAgentClient, storageTarget, unaryStatus, type MountedVolume } from './agent-fixtures.ts';
+import { backupJob, coordinatorTo, drain, extraAgent, mountedVolume, rawAgentClient, storageTarget, unaryStatus, whenSlotFree, type MountedVolume } from './agent-fixtures.ts';
 
 const cluster = inject('cluster');
 const run = promisify(execFile);
@@ -193,7 +193,7 @@ describe('agent mTLS: the coordinator accepts only the node it dialled', () => {
 
     // Benign twin: the right node at the same address runs the same job.
     const right = new AgentConnection('node-1', node1.address, tlsOf(cluster.agentPki.coordinator));
-    expect(await right.backup({ ...job, identity: { ...job.identity!, jobId: randomUUID() } })).toMatchObject({ ok: true, files: 1 });
+    expect(await whenSlotFree(() => right.backup({ ...job, identity: { ...job.identity!, jobId: randomUUID() } }))).toMatchObject({ ok: true, files: 1 });
     right.close();
     expect((await keys(tenantStore(cluster, 'team-a', prefix))).length).toBeGreaterThan(0);
   });
